@@ -1,0 +1,77 @@
+"""One sample's report figure for ``pssnmf predict --plots``: its SBS96 profile, its signature
+exposures and its class (DDRd) probabilities, side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from pssnmf.channels import SBS96
+from pssnmf.plots.common import class_colors, new_figure, styled
+from pssnmf.plots.sbs96 import SUBSTITUTION_COLORS, substitution_class
+
+_SIGNATURE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                     "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5"]
+
+
+@styled
+def sample_figure(
+    *,
+    sample: str,
+    counts: Sequence[float],
+    exposures: Sequence[float],
+    signature_names: Sequence[str],
+    probabilities: Mapping[str, float],
+):
+    """The figure of one sample.
+
+    Parameters
+    ----------
+    counts : (96,) mutation counts in COSMIC order (:data:`pssnmf.channels.SBS96`).
+    exposures : (K,) the sample's signature exposures, in the order of ``signature_names``.
+    probabilities : class → predicted probability.
+
+    Returns the :class:`matplotlib.figure.Figure` (made without pyplot).
+    """
+    counts = np.asarray(counts, dtype=float)
+    exposures = np.asarray(exposures, dtype=float)
+    if counts.shape != (96,):
+        raise ValueError(f"sample {sample!r}: expected 96 SBS96 counts, got shape {counts.shape}")
+    if exposures.shape != (len(signature_names),):
+        raise ValueError(f"sample {sample!r}: {exposures.shape[0]} exposures for "
+                         f"{len(signature_names)} signature names")
+    total = counts.sum()
+    fig = new_figure(11.0, 3.0)
+    grid = fig.add_gridspec(1, 3, width_ratios=[6, 1.6, 1.6])
+    ax = fig.add_subplot(grid[0])
+    proportions = counts / total if total > 0 else counts
+    ax.bar(np.arange(96), proportions, width=0.7, linewidth=0,
+           color=[SUBSTITUTION_COLORS[substitution_class(c)] for c in SBS96])
+    ax.set_xlim(-0.7, 95.7)
+    ax.set_xticks([8 + 16 * i - 0.5 for i in range(6)], list(SUBSTITUTION_COLORS))
+    ax.set_ylabel("Proportion of mutations")
+    ax.set_title(f"{sample}: SBS96 profile ({int(round(total))} substitutions)", loc="left")
+    ax = fig.add_subplot(grid[1])
+    shares = exposures / exposures.sum() if exposures.sum() > 0 else exposures
+    ax.barh(range(len(shares)), shares, color=[_SIGNATURE_COLORS[i % len(_SIGNATURE_COLORS)]
+                                              for i in range(len(shares))])
+    ax.set_yticks(range(len(shares)), list(signature_names))
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Relative exposure")
+    ax.set_title("Signatures")
+    ax = fig.add_subplot(grid[2])
+    classes = list(probabilities)
+    colors = class_colors(classes)
+    values = [float(probabilities[c]) for c in classes]
+    ax.barh(range(len(classes)), values, color=[colors[c] for c in classes])
+    for i, v in enumerate(values):
+        ax.text(min(v + 0.02, 0.98), i, f"{v:.2f}", va="center", ha="left" if v < 0.8 else "right",
+                fontsize=7)
+    ax.set_yticks(range(len(classes)), classes)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Probability")
+    ax.set_title("Prediction")
+    return fig

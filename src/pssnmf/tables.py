@@ -1,0 +1,255 @@
+"""Builders of the paper's Tables 2–4 from tidy data (Table 1 is :func:`pssnmf.experiment.table1`).
+
+* Table 2 (Appendix B.2): TCGA samples per cancer type by DNA-repair status (homozygous,
+  heterozygous, wild type) of the MMR, BER and HR pathways.
+* Table 3 (Appendix C.3): pseudo-labelled samples per confidence threshold (ct) at each
+  proportion of unlabelled data, and their ratio.
+* Table 4 (Appendix C.3): mean TCGA prediction probability, pseudo-label count and precision per
+  model, proportion and ct.
+
+Each builder returns a DataFrame ready to be written as TSV; column names say what a column holds.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PATHWAYS = ("HR", "MMR", "BER")
+STATUSES = ("hom", "het", "wt")
+
+#: The column of Table 2 for each heterozygous combination, in the paper's order.
+_HET_COLUMNS = [
+    " & ".join(combo) + " het"
+    for size in (1, 2, 3)
+    for combo in ([("HR",), ("MMR",), ("BER",)] if size == 1 else
+                  [("HR", "MMR"), ("HR", "BER"), ("BER", "MMR")] if size == 2 else
+                  [("HR", "MMR", "BER")])
+]
+_HOM_COLUMNS = [f"{p} hom" for p in PATHWAYS]
+#: Tumours homozygous in more than one pathway: no indicative label (SPEC: a tumour "uniquely
+#: homozygous" in one pathway carries it); the paper's Table 2 has no column for them.
+MULTIPLE_HOM = "multiple hom"
+TABLE2_COLUMNS = [
+    "cancer_type", *_HET_COLUMNS, *_HOM_COLUMNS, MULTIPLE_HOM,
+    "TOT het", "TOT hom", "TOT control", "TOT samples",
+]
+
+
+def _require(frame: pd.DataFrame, columns, what: str) -> None:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {missing}; got {list(frame.columns)}")
+
+
+def ddr_status_category(mmr: str, ber: str, hr: str) -> str:
+    """The Table 2 column of one tumour from its MMR, BER and HR status (``hom``/``het``/``wt``).
+
+    Homozygous in exactly one pathway → ``<pathway> hom`` (its indicative label, whatever the other
+    pathways' heterozygous status); homozygous in several → :data:`MULTIPLE_HOM`; otherwise
+    heterozygous in a set of pathways → that set's ``het`` column; wild type in all → control.
+    """
+    status = {"MMR": mmr, "BER": ber, "HR": hr}
+    hom = [p for p in PATHWAYS if status[p] == "hom"]
+    if len(hom) == 1:
+        return f"{hom[0]} hom"
+    if len(hom) > 1:
+        return MULTIPLE_HOM
+    het = tuple(p for p in PATHWAYS if status[p] == "het")
+    if not het:
+        return "control"
+    for column in _HET_COLUMNS:
+        if set(column.removesuffix(" het").split(" & ")) == set(het):
+            return column
+    raise AssertionError(het)  # every non-empty subset of the 3 pathways has a column
+
+
+def table2_ddr_counts(labels: pd.DataFrame, *, total_row: bool = True) -> pd.DataFrame:
+    """Table 2: TCGA samples per cancer type by DDR status.
+
+    Parameters
+    ----------
+    labels : DataFrame
+        One row per TCGA sample: ``sample, cancer_type, MMR, BER, HR`` with each pathway's status
+        ``hom``, ``het`` or ``wt`` (case-insensitive).
+    total_row : bool
+        Append an ``All`` row summing the cancer types.
+
+    Returns
+    -------
+    DataFrame with :data:`TABLE2_COLUMNS`: the heterozygous combinations, the uniquely homozygous
+    pathways, ``multiple hom``, and ``TOT het`` (sum of the het columns), ``TOT hom`` (the hom
+    columns and ``multiple hom``), ``TOT control`` (wild type in all three), ``TOT samples``.
+    """
+    _require(labels, ("sample", "cancer_type", *PATHWAYS), "DDR labels")
+    if labels["sample"].duplicated().any():
+        raise ValueError(f"DDR labels: sample {labels.loc[labels['sample'].duplicated(), 'sample'].iat[0]!r} "
+                         "appears twice")
+    frame = labels[["sample", "cancer_type", *PATHWAYS]].copy()
+    for pathway in PATHWAYS:
+        values = frame[pathway].astype(str).str.strip().str.lower()
+        bad = ~values.isin(STATUSES)
+        if bad.any():
+            row = frame.index[bad][0]
+            raise ValueError(
+                f"DDR labels: row {row} (sample {frame.at[row, 'sample']!r}), column {pathway}: "
+                f"{frame.at[row, pathway]!r} is not one of {list(STATUSES)}"
+            )
+        frame[pathway] = values
+    frame["category"] = [
+        ddr_status_category(m, b, h) for m, b, h in zip(frame["MMR"], frame["BER"], frame["HR"])
+    ]
+    counts = pd.crosstab(frame["cancer_type"], frame["category"])
+    table = counts.reindex(columns=[*_HET_COLUMNS, *_HOM_COLUMNS, MULTIPLE_HOM, "control"], fill_value=0)
+    table["TOT het"] = table[_HET_COLUMNS].sum(axis=1)
+    table["TOT hom"] = table[[*_HOM_COLUMNS, MULTIPLE_HOM]].sum(axis=1)
+    table["TOT control"] = table.pop("control")
+    table["TOT samples"] = table[["TOT het", "TOT hom", "TOT control"]].sum(axis=1)
+    table = table.reset_index().rename_axis(columns=None)
+    table = table.sort_values("cancer_type", ignore_index=True)
+    if total_row:
+        total = table.drop(columns="cancer_type").sum().to_frame().T
+        total.insert(0, "cancer_type", "All")
+        table = pd.concat([table, total], ignore_index=True)
+    return table[TABLE2_COLUMNS].astype({c: int for c in TABLE2_COLUMNS[1:]})
+
+
+def _canonical(metrics: pd.DataFrame) -> pd.DataFrame:
+    # The experiment writes confidence_threshold; the paper (and our figures) say ct.
+    if "ct" not in metrics.columns and "confidence_threshold" in metrics.columns:
+        metrics = metrics.rename(columns={"confidence_threshold": "ct"})
+    return metrics
+
+
+def _proportion_label(proportion: float) -> str:
+    return f"{round(100 * float(proportion))}%"
+
+
+def table3_pseudo_label_activity(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Table 3: pseudo-labelled samples per ct, summed over the PSS models, folds and restarts.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Per-fit validation metrics of the pseudo-labelling models: ``proportion, model, ct,
+        n_pseudo_labels`` (``confidence_threshold`` accepted for ``ct``); rows without a ct are
+        ignored.  Pass one task (the paper's Table 3 is the cancer-type task).
+
+    Returns
+    -------
+    DataFrame ``ct``, one ``pseudo_labelled_<p>`` column per proportion (e.g.
+    ``pseudo_labelled_33%``), and with two proportions ``ratio_<high>_over_<low>`` (NaN where the
+    lower count is 0, the paper's "N.A.").
+    """
+    metrics = _canonical(metrics)
+    _require(metrics, ("proportion", "model", "ct", "n_pseudo_labels"), "per-fit metrics")
+    if "task" in metrics.columns and metrics["task"].nunique() > 1:
+        raise ValueError(f"per-fit metrics: one task expected, got {sorted(metrics['task'].unique())}")
+    frame = metrics[metrics["ct"].notna()]
+    if frame.empty:
+        raise ValueError("per-fit metrics: no row with a ct (no pseudo-labelling model)")
+    counts = frame.pivot_table(index="ct", columns="proportion", values="n_pseudo_labels",
+                               aggfunc="sum", fill_value=0).sort_index()
+    proportions = sorted(counts.columns)
+    table = pd.DataFrame({"ct": counts.index.astype(float)})
+    for p in proportions:
+        table[f"pseudo_labelled_{_proportion_label(p)}"] = counts[p].to_numpy().astype(int)
+    if len(proportions) == 2:
+        low, high = proportions
+        lo = counts[low].to_numpy(dtype=float)
+        hi = counts[high].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(lo > 0, hi / np.where(lo > 0, lo, 1), np.nan)
+        table[f"ratio_{_proportion_label(high)}_over_{_proportion_label(low)}"] = ratio
+    return table
+
+
+def table4_prediction_probability(
+    metrics: pd.DataFrame, selected: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Table 4: mean TCGA prediction probability, pseudo-labels and their precision.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Per-fit validation metrics: ``proportion, model, K, lambda_c, lambda_l2, ct,
+        tcga_mean_max_probability, n_pseudo_labels, pseudo_label_precision`` and, where the
+        experiment gives it, ``n_pseudo_labels_with_truth`` (pseudo-labels of tumours with a
+        known class: the precision's denominator).  ``ct`` NaN for models without pseudo-labels.
+    selected : DataFrame, optional
+        ``model, proportion, K, lambda_c, lambda_l2``: the optimal configuration of each model
+        (PSS-NMF rows carry the SS-NMF optimum they reuse); only those fits are kept, every ct.
+
+    Returns
+    -------
+    DataFrame ``model, proportion, K, lambda_c, lambda_l2, ct, n_fits,
+    mean_tcga_probability, pseudo_labelled_samples, pseudo_label_precision``: the probability is
+    the mean over fits, the count the sum, the precision pooled over fits (correct / judged);
+    precision NaN where nothing was pseudo-labelled (the paper's N.A.).
+    """
+    metrics = _canonical(metrics)
+    keys = ["model", "proportion", "K", "lambda_c", "lambda_l2", "ct"]
+    _require(metrics, (*keys, "tcga_mean_max_probability", "n_pseudo_labels", "pseudo_label_precision"),
+             "per-fit metrics")
+    frame = metrics.copy()
+    if selected is not None:
+        _require(selected, keys[:5], "selected configurations")
+        chosen = selected[keys[:5]].drop_duplicates()
+        frame = frame.merge(chosen, on=keys[:5], how="inner")
+        if frame.empty:
+            raise ValueError("per-fit metrics: no fit matches the selected configurations")
+    judged = (frame["n_pseudo_labels_with_truth"] if "n_pseudo_labels_with_truth" in frame.columns
+              else frame["n_pseudo_labels"]).fillna(0).astype(float)
+    precision = frame["pseudo_label_precision"].astype(float)
+    frame = frame.assign(
+        _judged=judged.where(precision.notna(), 0.0),
+        _correct=(precision.fillna(0.0) * judged).where(precision.notna(), 0.0),
+    )
+    grouped = frame.groupby(keys, dropna=False, sort=False)
+    table = grouped.agg(
+        n_fits=("model", "size"),
+        mean_tcga_probability=("tcga_mean_max_probability", "mean"),
+        pseudo_labelled_samples=("n_pseudo_labels", "sum"),
+        _correct=("_correct", "sum"),
+        _judged=("_judged", "sum"),
+    ).reset_index()
+    has_ct = table["ct"].notna()
+    table["pseudo_labelled_samples"] = table["pseudo_labelled_samples"].where(has_ct)
+    judged = table["_judged"].where(table["_judged"] > 0)
+    table["pseudo_label_precision"] = (table["_correct"] / judged).where(has_ct)
+    table = table.drop(columns=["_correct", "_judged"])
+    return table.sort_values(["model", "proportion", "ct"], na_position="first", ignore_index=True)
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write ``table`` as TSV atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        table.to_csv(tmp, sep="\t", index=False, lineterminator="\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+__all__ = [
+    "table2_ddr_counts",
+    "table3_pseudo_label_activity",
+    "table4_prediction_probability",
+    "ddr_status_category",
+    "write_table",
+    "TABLE2_COLUMNS",
+    "MULTIPLE_HOM",
+]
+
