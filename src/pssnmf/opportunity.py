@@ -1,0 +1,296 @@
+"""Genome vs exome trinucleotide opportunity: convert SBS96 profiles between the two scales.
+
+The labelled DDRd cell lines (Zou 2021) are whole genomes; the TCGA tumours are exomes.  A
+mutational process hits each trinucleotide at a per-site rate, so the count it leaves in channel
+``c`` is proportional to the number of ``c``'s reference trinucleotides in the sequenced territory
+(its *opportunity*).  Exomes are GC rich, so the same process gives a different SBS96 profile in an
+exome than in a genome:
+
+    exome_profile[c]  ∝  genome_profile[c] / ratio[c],    ratio[c] = genome_opp[c] / exome_opp[c]
+
+(each side renormalised to the row's total).  COSMIC publishes every SBS signature on both scales,
+computed exactly this way, so the per-channel ratio is recoverable from the two files up to one
+constant per signature (each column sums to 1).  :func:`opportunity_ratio` recovers it by a
+two-way median polish of ``log(genome / exome)`` (channel effect + signature effect): robust to a
+signature with a rounded or zero entry, and exact when the files are consistent.  On COSMIC v3.4
+GRCh37 the residuals are at floating-point rounding (~5e-15 in log), i.e. the two files differ by
+one per-channel vector exactly (see ``tests/test_opportunity.py`` and ``docs/beyond.md``).
+
+The ratio is only defined up to a constant (rows are renormalised after conversion); it is scaled
+to a geometric mean of 1 over the 96 channels.
+
+At full scale the opportunities come from a reference genome and an exome BED;
+:func:`trinucleotide_opportunity` counts them (pyrimidine-centred, both strands) and
+:func:`opportunity_ratio_from_counts` turns two such counts into the same ratio.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .channels import SBS96
+
+SCALES = ("genome", "exome")
+_COMPLEMENT = str.maketrans("ACGT", "TGCA")
+
+
+def read_signatures(path: str | os.PathLike) -> pd.DataFrame:
+    """A COSMIC signature file (``Type`` then one column per signature) as signatures x 96 floats."""
+    from .catalog import read_catalog
+
+    return read_catalog(path, integer=False).astype(np.float64)
+
+
+def _channels_by_signatures(signatures: pd.DataFrame, what: str) -> pd.DataFrame:
+    """96 x n_signatures in COSMIC order, whichever way round the frame was given."""
+    from .channels import normalize_channel
+
+    def is_channels(labels) -> bool:
+        try:
+            return sorted(normalize_channel(str(x)) for x in labels) == sorted(SBS96) and len(labels) == 96
+        except ValueError:
+            return False
+
+    if is_channels(signatures.index):
+        frame = signatures.copy()
+    elif is_channels(signatures.columns):
+        frame = signatures.T.copy()
+    else:
+        raise ValueError(f"{what}: neither its rows nor its columns are the 96 SBS96 channels")
+    frame.index = [normalize_channel(str(x)) for x in frame.index]
+    frame = frame.loc[list(SBS96)].astype(np.float64)
+    if not np.isfinite(frame.to_numpy()).all() or (frame.to_numpy() < 0).any():
+        raise ValueError(f"{what}: signatures must be finite and non-negative")
+    return frame
+
+
+def _median_polish(table: np.ndarray, n_iter: int = 20) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tukey's median polish of a (rows, columns) table with NaN for missing cells.
+
+    Returns (row effects, column effects, residuals), overall level folded into the row effects.
+    """
+    residual = table.copy()
+    row = np.zeros(table.shape[0])
+    column = np.zeros(table.shape[1])
+    for _ in range(n_iter):
+        r = np.nanmedian(residual, axis=1)
+        row += r
+        residual -= r[:, None]
+        c = np.nanmedian(residual, axis=0)
+        column += c
+        residual -= c[None, :]
+        if np.nanmax(np.abs(r)) < 1e-15 and np.nanmax(np.abs(c)) < 1e-15:
+            break
+    return row, column, residual
+
+
+def opportunity_ratio(genome_signatures: pd.DataFrame, exome_signatures: pd.DataFrame,
+                      return_residuals: bool = False):
+    """Per-channel ratio genome opportunity / exome opportunity, estimated from paired signatures.
+
+    genome_signatures, exome_signatures : the same signatures on the two scales (COSMIC's
+    ``..._GRCh37.txt`` and ``..._GRCh37_exome.txt``), 96 x S or S x 96, matched by signature name.
+    Cells where either value is 0 carry no information about the ratio and are left out.
+
+    Returns a Series (96, COSMIC order, geometric mean 1) named ``genome_over_exome``; with
+    ``return_residuals=True`` also the 96 x S frame of log residuals (how far each signature's own
+    ratio departs from the common one: 0 when the files differ exactly by one per-channel vector).
+    """
+    genome = _channels_by_signatures(genome_signatures, "genome_signatures")
+    exome = _channels_by_signatures(exome_signatures, "exome_signatures")
+    common = [s for s in genome.columns if s in set(exome.columns)]
+    if not common:
+        raise ValueError("genome_signatures and exome_signatures share no signature name; "
+                         f"genome has {list(genome.columns)[:5]}..., exome {list(exome.columns)[:5]}...")
+    genome, exome = genome[common].to_numpy(), exome[common].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.where((genome > 0) & (exome > 0), np.log(genome) - np.log(exome), np.nan)
+    seen = np.isfinite(log_ratio).any(axis=1)
+    if not seen.all():
+        missing = [SBS96[i] for i in np.flatnonzero(~seen)]
+        raise ValueError(f"no signature has a non-zero value on both scales in channels {missing}; "
+                         "the ratio there cannot be estimated")
+    channel_effect, _, residual = _median_polish(log_ratio)
+    channel_effect -= channel_effect.mean()  # geometric mean 1: the ratio's scale is arbitrary
+    ratio = pd.Series(np.exp(channel_effect), index=list(SBS96), name="genome_over_exome")
+    if return_residuals:
+        return ratio, pd.DataFrame(residual, index=list(SBS96), columns=common)
+    return ratio
+
+
+def opportunity_ratio_from_counts(genome_opportunity: pd.Series, exome_opportunity: pd.Series) -> pd.Series:
+    """The ratio from trinucleotide counts (full scale: reference genome and exome BED).
+
+    Each argument: the count of every channel's reference trinucleotide (its 32 pyrimidine-centred
+    contexts repeated over the three substitutions), as :func:`trinucleotide_opportunity` returns.
+    """
+    genome = genome_opportunity.reindex(list(SBS96)).to_numpy(dtype=np.float64)
+    exome = exome_opportunity.reindex(list(SBS96)).to_numpy(dtype=np.float64)
+    if not (np.isfinite(genome).all() and np.isfinite(exome).all() and (genome > 0).all() and (exome > 0).all()):
+        raise ValueError("opportunities must be positive and finite for all 96 channels")
+    log_ratio = np.log(genome) - np.log(exome)
+    return pd.Series(np.exp(log_ratio - log_ratio.mean()), index=list(SBS96), name="genome_over_exome")
+
+
+def _check_ratio(ratio) -> np.ndarray:
+    values = np.asarray(ratio.reindex(list(SBS96)) if isinstance(ratio, pd.Series) else ratio, dtype=np.float64)
+    if values.shape != (96,) or not np.isfinite(values).all() or (values <= 0).any():
+        raise ValueError("ratio must hold 96 positive finite values, one per SBS96 channel (COSMIC order)")
+    return values
+
+
+def _rescale(profiles, factor: np.ndarray):
+    """Multiply every row by ``factor`` per channel and restore the row's total (counts or 1)."""
+    is_frame = isinstance(profiles, pd.DataFrame)
+    values = np.array(profiles, dtype=np.float64)
+    one_row = values.ndim == 1
+    values = np.atleast_2d(values)
+    if values.shape[1] != 96:
+        raise ValueError(f"profiles must have 96 columns (SBS96, COSMIC order); got shape {values.shape}")
+    if (values < 0).any() or not np.isfinite(values).all():
+        raise ValueError("profiles must be finite and non-negative")
+    totals = values.sum(axis=1, keepdims=True)
+    scaled = values * factor[None, :]
+    scaled_totals = scaled.sum(axis=1, keepdims=True)
+    out = np.divide(scaled * totals, scaled_totals, out=np.zeros_like(scaled), where=scaled_totals > 0)
+    if is_frame:
+        return pd.DataFrame(out, index=profiles.index, columns=profiles.columns)
+    return out[0] if one_row else out
+
+
+def to_exome(profiles, ratio):
+    """Genome-scale profiles (n, 96) -> exome scale: divide by the genome/exome ratio, keep totals.
+
+    Counts stay counts in total (the values become non-integer); proportions stay proportions.
+    """
+    return _rescale(profiles, 1.0 / _check_ratio(ratio))
+
+
+def to_genome(profiles, ratio):
+    """Exome-scale profiles (n, 96) -> genome scale: multiply by the genome/exome ratio, keep totals."""
+    return _rescale(profiles, _check_ratio(ratio))
+
+
+def convert_scale(profiles, source_scale: str, target_scale: str, ratio):
+    """Convert from ``source_scale`` to ``target_scale`` ("genome" or "exome"); identity when equal."""
+    for name, value in (("source_scale", source_scale), ("target_scale", target_scale)):
+        if value not in SCALES:
+            raise ValueError(f"{name} must be one of {SCALES}; got {value!r}")
+    if source_scale == target_scale:
+        return _rescale(profiles, np.ones(96))
+    return to_exome(profiles, ratio) if target_scale == "exome" else to_genome(profiles, ratio)
+
+
+def harmonise(profiles, scales, target_scale: str, ratio):
+    """Bring rows of mixed scale (one of ``SCALES`` per row) to ``target_scale``.
+
+    What the protocol applies, the same way at training and at prediction: e.g. Zou cell lines
+    ("genome") and TCGA tumours ("exome") both to "exome" before any model sees them.
+    """
+    values = np.array(profiles, dtype=np.float64)
+    scales = np.asarray(scales, dtype=object)
+    if values.ndim != 2 or scales.shape != (values.shape[0],):
+        raise ValueError(f"scales must give one scale per row of profiles ({values.shape[0]}); got {scales.shape}")
+    unknown = sorted({str(s) for s in scales} - set(SCALES))
+    if unknown:
+        raise ValueError(f"unknown scales {unknown}; expected one of {SCALES}")
+    out = values.copy()
+    for scale in SCALES:
+        rows = scales == scale
+        if rows.any():
+            out[rows] = convert_scale(values[rows], scale, target_scale, ratio)
+    if isinstance(profiles, pd.DataFrame):
+        return pd.DataFrame(out, index=profiles.index, columns=profiles.columns)
+    return out
+
+
+# ------------------------------------------------------------------ full scale: counting contexts
+def _channel_contexts() -> list[str]:
+    """The reference trinucleotide of each SBS96 channel, e.g. ``A[C>A]T`` -> ``ACT``."""
+    return [label[0] + label[2] + label[6] for label in SBS96]
+
+
+def trinucleotide_opportunity(fasta: str | os.PathLike, bed: str | os.PathLike | None = None,
+                              chunk: int = 10_000_000) -> pd.Series:
+    """Count each channel's reference trinucleotide in a FASTA, optionally inside BED intervals.
+
+    Both strands count: a purine-centred trinucleotide is counted as its reverse complement, so
+    the 32 pyrimidine-centred contexts cover every site.  Trinucleotides with N (or any base
+    other than ACGT) are skipped.  Without ``bed`` the whole FASTA counts (the genome); with it,
+    the union of its intervals (0-based, half-open, as BED), each with its centre bases only.
+    Returns a Series over the 96 channels (the 3 channels of one context share its count).
+    """
+    from .data.fasta import IndexedFasta
+
+    contexts = sorted({c for c in _channel_contexts()})
+    code = np.full(256, 4, dtype=np.int64)
+    for i, base in enumerate(b"ACGT"):
+        code[base] = i
+        code[base + 32] = i  # lower case (soft-masked repeats) counts too
+    counts = np.zeros(125, dtype=np.int64)  # 5^3: ACGT + "other"
+
+    def add(sequence: bytes) -> None:
+        if len(sequence) < 3:
+            return
+        x = code[np.frombuffer(sequence, dtype=np.uint8)]
+        index = x[:-2] * 25 + x[1:-1] * 5 + x[2:]
+        counts[:] += np.bincount(index, minlength=125)
+
+    with IndexedFasta(fasta) as reference:
+        if bed is None:
+            regions = [(name, 0, entry.length) for name, entry in reference.index.items()]
+        else:
+            regions = _read_bed(bed, reference)
+        for name, start, end in regions:
+            # one base of flank each side so every base of the interval is a centre
+            lo = max(start - 1, 0)
+            hi = min(end + 1, reference.index[name].length)
+            for a in range(lo, hi, chunk):
+                b = min(a + chunk + 2, hi)
+                seq = reference.fetch(name, a, b)
+                if seq is not None:
+                    add(seq.encode("ascii"))
+    by_context = {}
+    bases = "ACGT"
+    for context in contexts:
+        i, j, k = (bases.index(b) for b in context)
+        reverse = context.translate(_COMPLEMENT)[::-1]
+        ri, rj, rk = (bases.index(b) for b in reverse)
+        by_context[context] = counts[i * 25 + j * 5 + k] + counts[ri * 25 + rj * 5 + rk]
+    return pd.Series([by_context[c] for c in _channel_contexts()], index=list(SBS96), name="opportunity",
+                     dtype=np.int64)
+
+
+def _read_bed(bed: str | os.PathLike, reference) -> list[tuple[str, int, int]]:
+    """BED intervals (chrom, start, end), merged per chromosome so overlaps count once."""
+    by_chrom: dict[str, list[tuple[int, int]]] = {}
+    for number, line in enumerate(Path(bed).read_text().splitlines(), start=1):
+        if not line.strip() or line.startswith(("#", "track", "browser")):
+            continue
+        fields = line.split("\t")
+        try:
+            chrom, start, end = fields[0], int(fields[1]), int(fields[2])
+        except (IndexError, ValueError):
+            raise ValueError(f"{bed}: line {number}: expected 'chrom<TAB>start<TAB>end' (BED)") from None
+        if start < 0 or end < start:
+            raise ValueError(f"{bed}: line {number}: interval [{start}, {end}) is not valid")
+        name = reference.resolve(chrom)
+        if name is None:
+            raise ValueError(f"{bed}: line {number}: chromosome {chrom!r} is not in the FASTA")
+        by_chrom.setdefault(name, []).append((start, min(end, reference.index[name].length)))
+    regions = []
+    for name, intervals in by_chrom.items():
+        intervals.sort()
+        current_start, current_end = intervals[0]
+        for start, end in intervals[1:]:
+            if start <= current_end:
+                current_end = max(current_end, end)
+            else:
+                regions.append((name, current_start, current_end))
+                current_start, current_end = start, end
+        regions.append((name, current_start, current_end))
+    return regions
