@@ -1,0 +1,21 @@
+"""PSS-NMF workflow: public data -> SBS96 catalogs -> models -> the paper's tables and figures.
+
+One rule file per stage under workflow/rules/; common.smk validates the config and
+holds FINAL_TARGETS, which each stage's rule file extends.
+"""
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/download.smk"
+include: "workflow/rules/catalogs.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        FINAL_TARGETS,
+
+
+rule data:
+    input:
+        DATA_TARGETS,

@@ -1,0 +1,140 @@
+"""Indexed access to a plain-text FASTA file through a samtools-style ``.fai`` index.
+
+The MAF → SBS96 conversion needs three bases around each substitution; reading the
+3 GB GRCh37 genome into memory for that is wasteful, so :class:`IndexedFasta` seeks
+to the bases it needs.  The ``.fai`` format is samtools' (``name, length, offset,
+line_bases, line_width``), so an index written by ``samtools faidx`` works too, and
+:func:`write_fai` writes one without samtools.  gzip-compressed FASTA cannot be
+seeked into: the workflow decompresses the downloaded genome once (rule
+``unpack_reference``).  ``pyfaidx`` would do the same job; 80 lines here save a
+dependency.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pssnmf.data.atomic import atomic_path
+
+
+class FastaError(ValueError):
+    """A FASTA file or index that cannot be used."""
+
+
+@dataclass(frozen=True)
+class FaiEntry:
+    length: int
+    offset: int
+    line_bases: int
+    line_width: int
+
+
+def write_fai(fasta: str | os.PathLike, fai: str | os.PathLike | None = None) -> Path:
+    """Scan ``fasta`` once (line by line) and write its ``.fai`` index; return the index path."""
+    fasta = Path(fasta)
+    fai = Path(fai) if fai is not None else Path(str(fasta) + ".fai")
+    rows: list[str] = []
+    name = None
+    length = offset = line_bases = line_width = 0
+    short_line_seen = False
+    with open(fasta, "rb") as handle:
+        position = 0
+        for number, line in enumerate(handle, start=1):
+            if line.startswith(b">"):
+                if name is not None:
+                    rows.append(f"{name}\t{length}\t{offset}\t{line_bases}\t{line_width}")
+                name = line[1:].split()[0].decode() if line[1:].split() else ""
+                if not name:
+                    raise FastaError(f"{fasta}: line {number}: sequence header without a name")
+                length = line_bases = line_width = 0
+                offset = position + len(line)
+                short_line_seen = False
+            elif name is None:
+                if line.strip():
+                    raise FastaError(f"{fasta}: line {number}: sequence before the first '>' header")
+            else:
+                bases = len(line.rstrip(b"\r\n"))
+                if bases == 0:
+                    short_line_seen = True
+                elif line_bases == 0:
+                    line_bases, line_width = bases, len(line)
+                elif short_line_seen or bases > line_bases:
+                    raise FastaError(
+                        f"{fasta}: line {number}: lines of sequence {name!r} have unequal lengths; "
+                        "expected every line but the last to hold the same number of bases"
+                    )
+                elif bases < line_bases:
+                    short_line_seen = True
+                length += bases
+            position += len(line)
+    if name is not None:
+        rows.append(f"{name}\t{length}\t{offset}\t{line_bases}\t{line_width}")
+    if not rows:
+        raise FastaError(f"{fasta}: no sequences; expected a FASTA file ('>name' lines, then bases)")
+    with atomic_path(fai) as tmp:
+        tmp.write_text("\n".join(rows) + "\n")
+    return fai
+
+
+class IndexedFasta:
+    """Random access to a FASTA file; sequences are never loaded whole.
+
+    Chromosome names are matched as given, then with ``chr`` added or removed and
+    ``M``/``MT`` swapped, because Ensembl (``1``, ``MT``) and UCSC (``chr1``,
+    ``chrM``) spell them differently and MAFs follow either.
+    """
+
+    def __init__(self, fasta: str | os.PathLike, fai: str | os.PathLike | None = None):
+        self.path = Path(fasta)
+        fai = Path(fai) if fai is not None else Path(str(self.path) + ".fai")
+        if not self.path.is_file():
+            raise FastaError(f"{self.path}: no such FASTA file")
+        if not fai.is_file():
+            write_fai(self.path, fai)
+        self.index: dict[str, FaiEntry] = {}
+        for number, line in enumerate(fai.read_text().splitlines(), start=1):
+            fields = line.split("\t")
+            if len(fields) < 5:
+                raise FastaError(f"{fai}: line {number}: expected 5 tab-separated fields (samtools .fai)")
+            self.index[fields[0]] = FaiEntry(*(int(f) for f in fields[1:5]))
+        self._handle = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> IndexedFasta:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def resolve(self, chrom: str) -> str | None:
+        """The index's name for ``chrom``, or ``None`` when the FASTA lacks it."""
+        chrom = str(chrom)
+        bare = chrom[3:] if chrom.lower().startswith("chr") else chrom
+        candidates = [chrom, bare, "chr" + bare]
+        if bare in ("M", "MT"):
+            candidates += ["MT", "chrM", "M", "chrMT"]
+        for name in candidates:
+            if name in self.index:
+                return name
+        return None
+
+    def fetch(self, chrom: str, start: int, end: int) -> str | None:
+        """Bases ``[start, end)`` (0-based, half-open) of ``chrom`` in upper case.
+
+        Returns ``None`` when the chromosome is absent or the range falls outside it.
+        """
+        name = self.resolve(chrom)
+        if name is None:
+            return None
+        entry = self.index[name]
+        if start < 0 or end > entry.length or start >= end:
+            return None
+        first = entry.offset + (start // entry.line_bases) * entry.line_width + start % entry.line_bases
+        last = entry.offset + ((end - 1) // entry.line_bases) * entry.line_width + (end - 1) % entry.line_bases
+        self._handle.seek(first)
+        chunk = self._handle.read(last - first + 1)
+        return chunk.replace(b"\n", b"").replace(b"\r", b"").decode("ascii").upper()

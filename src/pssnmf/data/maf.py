@@ -1,0 +1,231 @@
+"""MAF (mutation annotation format) → SBS96 count catalogs.
+
+Each single-base substitution is placed in one of the 96 SBS channels by its 5' and
+3' neighbouring bases.  They come from a context column where the MAF has one
+(MC3's ``CONTEXT``: 11 reference bases centred on the variant), else from a
+reference FASTA read through its index (:class:`pssnmf.data.fasta.IndexedFasta`).
+
+COSMIC writes every substitution from the pyrimidine of the base pair, so a purine
+reference (G or A) is reverse-complemented together with its context:
+``A[G>T]C`` on the given strand is ``G[C>A]T``.
+
+Rows that are not single-base substitutions (indels, DNPs, ONPs), rows with an
+unknown base (``N``) in the reference, alternative or context, and rows whose
+reference allele disagrees with the context or FASTA are skipped and counted
+(:attr:`MafConversion.skipped`), never silently guessed.  A variant listed twice
+for one sample (same position and alleles) is counted once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pssnmf.channels import CHANNEL_INDEX, SBS96
+from pssnmf.data.fasta import IndexedFasta
+
+log = logging.getLogger(__name__)
+
+_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
+_BASES = frozenset("ACGT")
+
+SKIP_REASONS = (
+    "not_sbs",  # indel, DNP, ONP or a multi-base allele
+    "unknown_base",  # N (or another non-ACGT letter) in ref, alt or the neighbours
+    "ref_mismatch",  # reference allele differs from the context / FASTA base
+    "no_context",  # chromosome absent from the FASTA, or position outside it
+    "duplicate",  # same sample, position and alleles seen before
+)
+
+
+class MafError(ValueError):
+    """A MAF that cannot be converted (missing columns, no source of context)."""
+
+
+@dataclass
+class MafConversion:
+    """The result of :func:`convert_maf`."""
+
+    counts: pd.DataFrame
+    """samples x 96 int64 counts, columns in COSMIC order, index name ``sample``."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """rows skipped, by reason (see :data:`SKIP_REASONS`)."""
+    rows: int = 0
+    """data rows read."""
+
+
+def reverse_complement(seq: str) -> str:
+    return seq.translate(_COMPLEMENT)[::-1]
+
+
+def sbs96_channel(five: str, ref: str, alt: str, three: str) -> str | None:
+    """The COSMIC channel of ``five ref>alt three`` (given strand), or ``None`` if not ACGT."""
+    if not {five, ref, alt, three} <= _BASES or ref == alt:
+        return None
+    if ref in "GA":
+        # eq. to reading the other strand: complement each base and swap 5'/3'.
+        five, ref, alt, three = (reverse_complement(three), reverse_complement(ref), reverse_complement(alt), reverse_complement(five))
+    return f"{five}[{ref}>{alt}]{three}"
+
+
+def _header_rows(path: Path) -> tuple[int, str]:
+    """Leading ``#`` comment lines (``#version 2.4``) before the header, and the separator.
+
+    MAFs are tab-separated; DepMap's ``CCLE_mutations.csv`` has been published both
+    tab- and comma-separated, so the header line decides.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
+    skipped = 0
+    header = ""
+    with opener(path, "rt") as handle:
+        for line in handle:
+            if not line.startswith("#"):
+                header = line
+                break
+            skipped += 1
+    if not header.strip():
+        raise MafError(f"{path}: no header line; expected a MAF (tab-separated, one variant per line)")
+    return skipped, "\t" if "\t" in header else ","
+
+
+def _pick(columns: list[str], wanted: tuple[str, ...], path: Path, required: bool = True) -> str | None:
+    lower = {c.lower(): c for c in columns}
+    for name in wanted:
+        if name.lower() in lower:
+            return lower[name.lower()]
+    if required:
+        raise MafError(f"{path}: none of the columns {', '.join(wanted)} found; expected a MAF header")
+    return None
+
+
+def convert_maf(
+    path: str | os.PathLike,
+    fasta: str | os.PathLike | None = None,
+    *,
+    sample_id: Callable[[str], str] | None = None,
+    sample_column: str | None = None,
+    alt_column: str | None = None,
+    context_column: str | None = "CONTEXT",
+    keep_sample: Callable[[str], bool] | None = None,
+    chunksize: int = 500_000,
+) -> MafConversion:
+    """Count the SBS96 channels of every sample in a MAF (plain or gzip).
+
+    Parameters
+    ----------
+    path : MAF file; leading ``#`` lines are skipped; columns are matched ignoring case.
+    fasta : reference FASTA (plain text, ``.fai`` beside it or written on first use);
+        needed when the MAF has no ``context_column`` (or a row's context is empty).
+    sample_id : maps the sample column's value to the sample ID (for TCGA: the first
+        15 characters of the aliquot barcode, aliquot → sample).
+    sample_column : default ``Tumor_Sample_Barcode`` (or ``DepMap_ID``).
+    alt_column : default ``Tumor_Seq_Allele2``, else ``Tumor_Seq_Allele1`` (CCLE).
+    context_column : the column of reference bases centred on the variant; ``None``
+        ignores it.
+    keep_sample : called with the sample ID; rows for which it is false are left out
+        (not counted as skipped).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MafError(f"{path}: no such MAF file")
+    skip, sep = _header_rows(path)
+    head = pd.read_csv(path, sep=sep, skiprows=skip, nrows=0)
+    columns = list(head.columns)
+    c_sample = _pick(columns, (sample_column,) if sample_column else ("Tumor_Sample_Barcode", "DepMap_ID"), path)
+    c_chrom = _pick(columns, ("Chromosome",), path)
+    c_pos = _pick(columns, ("Start_Position", "Start_position"), path)
+    c_ref = _pick(columns, ("Reference_Allele",), path)
+    c_alt = _pick(columns, (alt_column,) if alt_column else ("Tumor_Seq_Allele2", "Tumor_Seq_Allele1"), path)
+    c_type = _pick(columns, ("Variant_Type",), path, required=False)
+    c_context = _pick(columns, (context_column,), path, required=False) if context_column else None
+    if c_context is None and fasta is None:
+        raise MafError(
+            f"{path}: no {context_column or 'context'} column, and no reference FASTA given; "
+            "expected one of the two to read each substitution's neighbouring bases"
+        )
+    reference = IndexedFasta(fasta) if fasta is not None else None
+    usecols = [c for c in (c_sample, c_chrom, c_pos, c_ref, c_alt, c_type, c_context) if c]
+
+    skipped = dict.fromkeys(SKIP_REASONS, 0)
+    sample_order: dict[str, int] = {}
+    seen: set[tuple] = set()
+    sample_idx: list[int] = []
+    channel_idx: list[int] = []
+    rows = 0
+    try:
+        reader = pd.read_csv(
+            path, sep=sep, skiprows=skip, usecols=usecols, dtype=str, keep_default_na=False, chunksize=chunksize
+        )
+        for chunk in reader:
+            rows += len(chunk)
+            for rec in chunk[usecols].itertuples(index=False, name=None):
+                values = dict(zip(usecols, rec, strict=True))
+                sample = values[c_sample].strip()
+                sample = sample_id(sample) if sample_id else sample
+                if keep_sample is not None and not keep_sample(sample):
+                    continue
+                ref = values[c_ref].strip().upper()
+                alt = values[c_alt].strip().upper()
+                if (c_type and values[c_type].strip().upper() not in ("SNP", "")) or len(ref) != 1 or len(alt) != 1:
+                    skipped["not_sbs"] += 1
+                    continue
+                if ref == "-" or alt == "-":
+                    skipped["not_sbs"] += 1
+                    continue
+                if ref not in _BASES or alt not in _BASES or ref == alt:
+                    skipped["unknown_base"] += 1
+                    continue
+                chrom, pos = values[c_chrom].strip(), int(values[c_pos])
+                context = values[c_context].strip().upper() if c_context else ""
+                if context:
+                    centre = len(context) // 2
+                    if len(context) % 2 == 0 or len(context) < 3:
+                        skipped["no_context"] += 1
+                        continue
+                    bases = context[centre - 1 : centre + 2]
+                elif reference is not None:
+                    bases = reference.fetch(chrom, pos - 2, pos + 1)
+                    if bases is None or len(bases) != 3:
+                        skipped["no_context"] += 1
+                        continue
+                else:
+                    skipped["no_context"] += 1
+                    continue
+                if bases[1] != ref:
+                    # An N in the reference is an unknown base, not a disagreement.
+                    skipped["unknown_base" if bases[1] not in _BASES else "ref_mismatch"] += 1
+                    continue
+                channel = sbs96_channel(bases[0], ref, alt, bases[2])
+                if channel is None:
+                    skipped["unknown_base"] += 1
+                    continue
+                key = (sample, chrom, pos, ref, alt)
+                if key in seen:
+                    skipped["duplicate"] += 1
+                    continue
+                seen.add(key)
+                sample_idx.append(sample_order.setdefault(sample, len(sample_order)))
+                channel_idx.append(CHANNEL_INDEX[channel])
+    finally:
+        if reference is not None:
+            reference.close()
+
+    matrix = np.zeros((len(sample_order), len(SBS96)), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(sample_idx, dtype=np.intp), np.asarray(channel_idx, dtype=np.intp)), 1)
+    counts = pd.DataFrame(matrix, index=pd.Index(list(sample_order), name="sample"), columns=list(SBS96))
+    for reason, number in skipped.items():
+        if number:
+            log.info("%s: skipped %d row(s): %s", path, number, reason)
+    return MafConversion(counts=counts, skipped=skipped, rows=rows)
+
+
+def maf_to_sbs96(path: str | os.PathLike, fasta: str | os.PathLike | None = None, **options) -> pd.DataFrame:
+    """Samples x 96 SBS counts of a MAF; see :func:`convert_maf` for the options."""
+    return convert_maf(path, fasta, **options).counts

@@ -1,0 +1,189 @@
+"""Config validation, the source manifest, input functions and the list of final targets."""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
+
+min_version("8.20")
+
+PROJECT_ROOT = Path(workflow.basedir)
+
+# Rules run `python -m pssnmf...`. In a --sdm conda environment (envs/pssnmf.yaml) the
+# project's package is not installed, so its source goes on the path; where
+# `pip install -e .` was done this changes nothing (same folder).
+# (Set, not read from the user, so no `envvars:` assertion applies.)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [str(PROJECT_ROOT / "src")]
+        + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
+)
+
+
+# The full-scale config is the base; --configfile files (offline.yaml, test.yaml)
+# override its keys. Absolute, so that --directory elsewhere still finds it.
+configfile: str(PROJECT_ROOT / "config" / "config.yaml")
+
+
+validate(config, "../schemas/config.schema.yaml")
+ENV = "../../envs/pssnmf.yaml"
+MANIFEST = str(PROJECT_ROOT / "resources" / "sources.yaml")
+CCLE_TYPE_MAP = str(PROJECT_ROOT / "resources" / "ccle_tcga_types.tsv")
+
+with open(MANIFEST) as _handle:
+    SOURCES = {entry["id"]: entry for entry in yaml.safe_load(_handle)["sources"]}
+SOURCE_BY_PATH = {entry["mirror_path"]: entry for entry in SOURCES.values()}
+
+DATA = config["data"]
+TASKS = config["tasks"]
+DOWNLOAD_DIR = DATA["download_dir"].rstrip("/")
+
+
+def _project_path(path):
+    """A config path: absolute, a URL, or relative to the project root."""
+    if path is None or re.match(r"^https?://", path):
+        return path
+    return (
+        str((PROJECT_ROOT / path).resolve()) if not Path(path).is_absolute() else path
+    )
+
+
+LOCAL_DIR = _project_path(DATA["local_dir"])
+MIRROR = _project_path(DATA["mirror"]) or ""
+
+DDRD_CLASSES = TASKS["ddrd"]["classes"]
+# The tumours' DNA-repair pathways are the DDRd classes other than the control class.
+DDR_PATHWAYS = [name for name in DDRD_CLASSES if name != "Control"]
+COSMIC_VERSION = DATA["cosmic_version"]
+TASK_NAMES = ["ddrd", "cancer_type"]
+
+
+def source_path(source_id):
+    """Where the workflow reads a source: in place under data.local_dir, else its download."""
+    entry = SOURCES[source_id]
+    if LOCAL_DIR:
+        return f"{LOCAL_DIR}/{entry['mirror_path']}"
+    return f"{DOWNLOAD_DIR}/{entry['mirror_path']}"
+
+
+def needed_sources():
+    """Source ids the data rules read under this config."""
+    needed = ["zou2021_tables", "volkova2020_table4"]
+    needed += (
+        ["mc3_maf", "tcga_cdr"]
+        if DATA["tcga_route"] == "maf"
+        else ["tcga_mc3_catalog", "tcga_mc3_samples"]
+    )
+    needed += (
+        ["depmap_mutations", "depmap_sample_info", "grch37_fasta"]
+        if DATA["cell_lines"] == "ccle"
+        else ["gdsc_catalog"]
+    )
+    needed += [
+        f"cosmic_{COSMIC_VERSION}_SBS_GRCh37",
+        f"cosmic_{COSMIC_VERSION}_SBS_GRCh37_exome",
+    ]
+    return needed
+
+
+def _check_local_copies():
+    """Offline: stop before any job when a local folder lacks a needed file."""
+    folder, key = (
+        (LOCAL_DIR, "data.local_dir")
+        if LOCAL_DIR
+        else (
+            (MIRROR, "data.mirror")
+            if MIRROR and not MIRROR.startswith("http")
+            else (None, None)
+        )
+    )
+    if folder is None and not MIRROR:
+        for source_id in needed_sources():
+            if not SOURCES[source_id]["url"]:
+                raise WorkflowError(
+                    f"source {source_id} ({SOURCES[source_id]['mirror_path']}) has no public URL; "
+                    "set data.mirror or data.local_dir to a folder or URL holding it "
+                    f"(data.tcga_route={DATA['tcga_route']!r} needs it)"
+                )
+    if folder is None:
+        return
+    missing = [
+        SOURCES[s]["mirror_path"]
+        for s in needed_sources()
+        if not (Path(folder) / SOURCES[s]["mirror_path"]).is_file()
+    ]
+    if missing:
+        raise WorkflowError(
+            f"{key} = {folder} lacks {len(missing)} needed file(s): {', '.join(missing)}. "
+            f"Put them there (layout of resources/sources.yaml's mirror_path), point {key} "
+            "at a folder that has them, or change data.tcga_route / data.cell_lines."
+        )
+    # Files read in place are not checksummed (that is data.mirror's job), but a size
+    # that differs from the pinned one is caught here, for free.
+    wrong = [
+        f"{SOURCES[s]['mirror_path']} ({size} bytes, expected {SOURCES[s]['size']})"
+        for s in needed_sources()
+        if SOURCES[s]["size"] is not None
+        and (size := (Path(folder) / SOURCES[s]["mirror_path"]).stat().st_size)
+        != SOURCES[s]["size"]
+    ]
+    if wrong:
+        raise WorkflowError(
+            f"{key} = {folder}: file(s) differ from resources/sources.yaml: {', '.join(wrong)}"
+        )
+
+
+_check_local_copies()
+
+
+def check_downloads_reachable():
+    """Before any job: every download still to do must be reachable (offline -> one clear stop)."""
+    if LOCAL_DIR:
+        return
+    from pssnmf.data.sources import Source, unreachable
+
+    todo = [
+        Source(**SOURCES[s])
+        for s in needed_sources()
+        if not Path(source_path(s)).is_file()
+    ]
+    problems = unreachable(todo, MIRROR or None)
+    if problems:
+        raise WorkflowError(
+            f"{len(problems)} source(s) cannot be fetched"
+            + (f" from data.mirror = {MIRROR}" if MIRROR else " from their public URLs")
+            + ":\n  "
+            + "\n  ".join(problems)
+            + "\nNo job was started. Point data.mirror (folder or URL) or data.local_dir "
+            "at a copy laid out as resources/sources.yaml's mirror_path (e.g. ../shared/data)."
+        )
+
+
+def cosmic_outputs():
+    return [
+        f"results/data/cosmic/COSMIC_{COSMIC_VERSION}_SBS_GRCh37.txt",
+        f"results/data/cosmic/COSMIC_{COSMIC_VERSION}_SBS_GRCh37_exome.txt",
+    ]
+
+
+# The data layer's contract (see tests/test_workflow_data.py); later stages read these.
+DATA_TARGETS = (
+    expand(
+        "results/data/{task}/{table}.tsv", task=TASK_NAMES, table=["catalog", "samples"]
+    )
+    + [
+        "results/data/zou2021/catalog.tsv",
+        "results/data/zou2021/samples.tsv",
+        "results/data/tcga/ddr_status.tsv",
+        "results/data/cancer_type/selection.tsv",
+    ]
+    + cosmic_outputs()
+)
+
+# Final targets of `rule all`; each later stage's rule file appends its own.
+FINAL_TARGETS = list(DATA_TARGETS)
