@@ -8,6 +8,10 @@ holds FINAL_TARGETS, which each stage's rule file extends.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/catalogs.smk"
+include: "workflow/rules/folds.smk"
+include: "workflow/rules/fit.smk"
+include: "workflow/rules/select.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shlex
 from pathlib import Path
 
 import yaml
@@ -187,3 +188,114 @@ DATA_TARGETS = (
 
 # Final targets of `rule all`; each later stage's rule file appends its own.
 FINAL_TARGETS = list(DATA_TARGETS)
+
+
+# ---- The experiment (folds, fits, selection, final test) --------------------------------
+
+EXPERIMENT = config["experiment"]
+GRID = EXPERIMENT["grid"]
+FIT = EXPERIMENT["fit"]
+GRID_MODELS = EXPERIMENT["models"]
+PSS_MODELS = EXPERIMENT["pseudo_label_models"]
+# The SS-NMF variant whose chosen point each PSS model sweeps ct on (pssnmf.selection.PSS_BASE).
+PSS_BASE = {"PSS-NMF": "SS-NMF", "PSS-NMF-UR": "SS-NMF-UR"}
+PSS_BASES = sorted({PSS_BASE[m] for m in PSS_MODELS})
+ALL_MODELS = GRID_MODELS + PSS_MODELS
+EXPERIMENT_TASKS = EXPERIMENT["tasks"]
+SPLITS = EXPERIMENT["split_modes"]
+PROPORTIONS = [repr(float(p)) for p in EXPERIMENT["proportions"]]
+FOLDS = [str(i) for i in range(EXPERIMENT["folds"]["n_folds"])]
+
+missing_bases = [m for m in PSS_MODELS if PSS_BASE[m] not in GRID_MODELS]
+if missing_bases:
+    raise WorkflowError(
+        f"experiment.pseudo_label_models has {missing_bases}, whose SS-NMF base "
+        f"({[PSS_BASE[m] for m in missing_bases]}) is not in experiment.models: "
+        "PSS models sweep ct on their base model's chosen point."
+    )
+
+
+wildcard_constraints:
+    task="|".join(TASK_NAMES),
+    split="grouped|paper",
+    prop=r"[0-9.]+",
+    k=r"\d+",
+    fold=r"\d+",
+
+
+def fold_files(wildcards):
+    base = f"results/folds/{wildcards.task}/{wildcards.split}"
+    return {
+        "fold_catalog": f"{base}/catalog.tsv",
+        "fold_membership": f"{base}/membership.tsv",
+    }
+
+
+def _point_args(texts):
+    """`--point 'a=b,...'` per point, each shell-quoted (values come from the config)."""
+    return " ".join(f"--point {shlex.quote(text)}" for text in texts)
+
+
+def grid_points(wildcards):
+    """Every (lambda_c, lambda_l2) of the grid for one model, K and fold."""
+    return _point_args(
+        f"model={wildcards.model},K={wildcards.k},lambda_c={lc!r},lambda_l2={l2!r},"
+        f"fold={wildcards.fold}"
+        for lc in GRID["lambda_c"]
+        for l2 in GRID["lambda_l2"]
+    )
+
+
+def ct_points(wildcards):
+    """Every confidence threshold for one PSS model and fold (K, λc, λL2 from its base)."""
+    return _point_args(
+        f"model={wildcards.model},ct={ct!r},fold={wildcards.fold}"
+        for ct in GRID["confidence_threshold"]
+    )
+
+
+def fit_options(wildcards):
+    options = [
+        f"--n-restarts {shlex.quote(str(FIT['n_restarts']))}",
+    ]
+    for key in ("tol", "min_epochs", "max_epochs"):
+        if FIT.get(key) is not None:
+            options.append(f"--{key.replace('_', '-')} {shlex.quote(str(FIT[key]))}")
+    return " ".join(options)
+
+
+def grid_metrics(task, split, prop, models):
+    return expand(
+        "results/fits/{task}/{split}/u{prop}/{model}/K{k}_fold{fold}.tsv",
+        task=task,
+        split=split,
+        prop=prop,
+        model=models,
+        k=GRID["K"],
+        fold=FOLDS,
+    )
+
+
+def ct_metrics(task, split, prop):
+    return expand(
+        "results/fits/{task}/{split}/u{prop}/{model}/ct_fold{fold}.tsv",
+        task=task,
+        split=split,
+        prop=prop,
+        model=PSS_MODELS,
+        fold=FOLDS,
+    )
+
+
+def expand_final(pattern):
+    return expand(
+        pattern,
+        task=EXPERIMENT_TASKS,
+        split=SPLITS,
+        prop=PROPORTIONS,
+        model=ALL_MODELS,
+    )
+
+
+EXPERIMENT_TARGETS = ["results/tables/table1.tsv", "results/tables/table1.md"]
+FINAL_TARGETS += EXPERIMENT_TARGETS

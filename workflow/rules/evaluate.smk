@@ -1,0 +1,64 @@
+# The final test (paper 2.2.5): each model's chosen point trained on the whole validation set
+# (fold "test"), scored on the test set, over evaluation.replicates seeds; Table 1 with
+# bootstrap intervals and the paper's numbers beside ours.
+
+
+rule fit_final:
+    input:
+        unpack(fold_files),
+        optimum="results/select/{task}/{split}/u{prop}/chosen.tsv",
+    output:
+        metrics="results/final/{task}/{split}/u{prop}/{model}.tsv",
+        timings="results/final/{task}/{split}/u{prop}/{model}.timings.tsv",
+        predictions="results/final/{task}/{split}/u{prop}/{model}.predictions.tsv",
+        models=directory("results/final/{task}/{split}/u{prop}/{model}.models"),
+    log:
+        "results/logs/final/{task}_{split}_u{prop}_{model}.log",
+    wildcard_constraints:
+        model="|".join(ALL_MODELS),
+    params:
+        fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
+        point=lambda w: shlex.quote(f"model={w.model},fold=test"),
+        seed=EXPERIMENT["seed"],
+        replicates=EXPERIMENT["evaluation"]["replicates"],
+        fit=fit_options,
+    threads: 1
+    resources:
+        runtime=120,
+        mem_mb=1000,
+    conda:
+        ENV
+    shell:
+        "python -m pssnmf.experiment fit --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
+        " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q} --seed {params.seed:q}"
+        " --optimum {input.optimum:q} --point {params.point} --replicates {params.replicates:q}"
+        " {params.fit} --threads {threads} --metrics-out {output.metrics:q}"
+        " --timings-out {output.timings:q} --models-dir {output.models:q}"
+        " --predictions-out {output.predictions:q} > {log:q} 2>&1"
+
+
+rule table1:
+    input:
+        metrics=expand_final("results/final/{task}/{split}/u{prop}/{model}.tsv"),
+        predictions=expand_final(
+            "results/final/{task}/{split}/u{prop}/{model}.predictions.tsv"
+        ),
+    output:
+        tsv=report(
+            "results/tables/table1.tsv",
+            caption="../report/table1.rst",
+            category="Tables",
+        ),
+        md="results/tables/table1.md",
+    log:
+        "results/logs/tables/table1.log",
+    params:
+        n_boot=EXPERIMENT["evaluation"]["n_boot"],
+        seed=EXPERIMENT["seed"],
+    threads: 1
+    conda:
+        ENV
+    shell:
+        "python -m pssnmf.experiment table1 --metrics {input.metrics:q}"
+        " --predictions {input.predictions:q} --out-tsv {output.tsv:q} --out-md {output.md:q}"
+        " --n-boot {params.n_boot:q} --seed {params.seed:q} > {log:q} 2>&1"
