@@ -1,0 +1,556 @@
+"""The experiment: fit batches on folds, selection, final test and Table 1 (paper sections 2.2.3-2.2.5).
+
+Library functions, each with a thin command (``python -m pssnmf.experiment <command> --help``):
+
+``folds``   :func:`pssnmf.folds.build_folds`   task inputs -> fold directory (catalog + membership)
+``fit``     :func:`run_fit_batch`               a batch of fits -> one metrics TSV (+ timings, models,
+                                                predictions)
+``select``  :func:`run_selection`               metrics TSVs -> fold summary with Pareto flags + chosen
+                                                point per (task, split mode, proportion, model)
+``table1``  :func:`write_table1`                final fits' metrics + test predictions -> Table 1 with
+                                                bootstrap intervals and the paper's numbers beside
+
+A *point* is one fit: model name, K, lambda_c, lambda_l2, confidence_threshold (PSS models only),
+fold (0..n-1 or ``test``) and replicate (0 unless several seeds of a final fit are run).  Its
+``random_state`` comes from the config seed and the point through :func:`fit_seed`
+(SeedSequence on stable encodings), so a fit gives the same result whichever job, batch, core
+count or cluster runs it.  BLAS threads are pinned to ``--threads`` with threadpoolctl.
+
+Results files hold no timing, so they are byte-identical on reruns; fit seconds go to a separate
+timings TSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from pssnmf import folds as folds_lib
+from pssnmf import metrics as metrics_lib
+from pssnmf import selection as selection_lib
+from pssnmf.folds import FoldData, load_fold, proportion_label, seed_sequence, write_text_atomic, write_tsv_atomic
+
+log = logging.getLogger(__name__)
+
+# Model name -> (IntegratedNMF mode, unlabeled_regularization); SPEC "The models".
+MODEL_SETTINGS = {
+    "S-NMF": ("supervised", False),
+    "SS-NMF": ("semi_supervised", False),
+    "SS-NMF-UR": ("semi_supervised", True),
+    "PSS-NMF": ("pseudo_labeling", False),
+    "PSS-NMF-UR": ("pseudo_labeling", True),
+}
+POINT_COLUMNS = ["model", "K", "lambda_c", "lambda_l2", "confidence_threshold", "fold", "replicate"]
+
+
+@dataclass(frozen=True)
+class Point:
+    model: str
+    K: int | None = None
+    lambda_c: float | None = None
+    lambda_l2: float | None = None
+    confidence_threshold: float | None = None
+    fold: str = "0"
+    replicate: int = 0
+
+    def __post_init__(self) -> None:
+        if self.model not in MODEL_SETTINGS:
+            raise ValueError(f"unknown model {self.model!r}; expected one of {list(MODEL_SETTINGS)}")
+        is_pss = MODEL_SETTINGS[self.model][0] == "pseudo_labeling"
+        if not is_pss and self.confidence_threshold is not None:
+            raise ValueError(f"{self.model} takes no confidence_threshold (got {self.confidence_threshold})")
+
+    @property
+    def complete(self) -> bool:
+        needs_ct = MODEL_SETTINGS[self.model][0] == "pseudo_labeling"
+        return None not in (self.K, self.lambda_c, self.lambda_l2) and (self.confidence_threshold is not None
+                                                                       or not needs_ct)
+
+    @property
+    def point_id(self) -> str:
+        """A file-name-safe, stable name of the point, e.g. ``SS-NMF_K5_lc0.1_l20.001_ctNA_fold0``."""
+        ct = "NA" if self.confidence_threshold is None else repr(float(self.confidence_threshold))
+        text = (f"{self.model}_K{self.K}_lc{float(self.lambda_c)!r}_l2{float(self.lambda_l2)!r}_ct{ct}"
+                f"_fold{self.fold}")
+        return text + (f"_r{self.replicate}" if self.replicate else "")
+
+
+_POINT_TYPES = {"model": str, "K": int, "lambda_c": float, "lambda_l2": float, "confidence_threshold": float,
+                "fold": str, "replicate": int}
+
+
+def parse_point(text: str) -> Point:
+    """``model=SS-NMF,K=5,lambda_c=0.1,lambda_l2=0.001,fold=0`` -> :class:`Point`.
+
+    Keys may be left out where ``--optimum`` fills them (K, lambda_c, lambda_l2, and for PSS
+    models confidence_threshold); ``ct`` is short for ``confidence_threshold``.
+    """
+    fields: dict[str, object] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        if "=" not in item:
+            raise ValueError(f"point {text!r}: {item!r} is not key=value")
+        key, value = (x.strip() for x in item.split("=", 1))
+        key = "confidence_threshold" if key == "ct" else key
+        if key not in _POINT_TYPES:
+            raise ValueError(f"point {text!r}: unknown key {key!r}; expected {sorted(_POINT_TYPES)}")
+        fields[key] = None if value in ("", "NA", "None") else _POINT_TYPES[key](value)
+    if "model" not in fields:
+        raise ValueError(f"point {text!r}: needs model=...")
+    return Point(**fields)  # type: ignore[arg-type]
+
+
+def read_points(path: str | os.PathLike) -> list[Point]:
+    """A TSV of points, one per line, columns named as :data:`POINT_COLUMNS` (blank = not given)."""
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    if "model" not in table.columns:
+        raise ValueError(f"{path}: needs a 'model' column")
+    points = []
+    for i, row in table.iterrows():
+        text = ",".join(f"{k}={row[k]}" for k in table.columns if k in _POINT_TYPES)
+        try:
+            points.append(parse_point(text))
+        except ValueError as err:
+            raise ValueError(f"{path}, line {i + 2}: {err}") from err
+    return points
+
+
+def fill_from_optimum(points: Sequence[Point], optimum: pd.DataFrame, task: str, split_mode: str,
+                      proportion: float) -> list[Point]:
+    """Fill missing hyperparameters from chosen points (the ``select`` command's output).
+
+    A point takes the row of its own model where there is one (the final test); a PSS model
+    without one takes (K, lambda_c, lambda_l2) from its SS-NMF(-UR) base (the ct sweep).
+    """
+    here = optimum[(optimum["task"] == task) & (optimum["split_mode"] == split_mode)
+                   & (optimum["proportion"].map(float) == float(proportion))]
+    out = []
+    for p in points:
+        if p.complete:
+            out.append(p)
+            continue
+        own = here[here["model"] == p.model]
+        base = here[here["model"] == selection_lib.PSS_BASE.get(p.model, "")]
+        row = own if len(own) else base
+        if len(row) != 1:
+            raise ValueError(f"no single chosen point for {p.model} (or its base) of {task}/{split_mode}/"
+                             f"proportion {proportion} in the optimum table")
+        r = row.iloc[0]
+        ct = p.confidence_threshold
+        if ct is None and len(own) and not pd.isna(r.get("confidence_threshold", np.nan)):
+            ct = float(r["confidence_threshold"])
+        filled = replace(p, K=p.K if p.K is not None else int(r["K"]),
+                         lambda_c=p.lambda_c if p.lambda_c is not None else float(r["lambda_c"]),
+                         lambda_l2=p.lambda_l2 if p.lambda_l2 is not None else float(r["lambda_l2"]),
+                         confidence_threshold=ct)
+        if not filled.complete:
+            raise ValueError(f"point {filled} still lacks a hyperparameter after filling from the optimum")
+        out.append(filled)
+    return out
+
+
+def fit_seed(seed: int, task: str, split_mode: str, proportion: float, point: Point) -> int:
+    """The random_state of one fit: a 32-bit integer from SeedSequence(seed, stable key of the fit)."""
+    ss = seed_sequence(seed, "fit", task, split_mode, float(proportion), point.model, int(point.K),
+                       float(point.lambda_c), float(point.lambda_l2),
+                       "NA" if point.confidence_threshold is None else float(point.confidence_threshold),
+                       str(point.fold), int(point.replicate))
+    return int(ss.generate_state(1, dtype=np.uint32)[0])
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """Model settings shared by every fit of a run (None: the model's default)."""
+
+    n_restarts: int = 10
+    tol: float | None = None
+    min_epochs: int | None = None
+    max_epochs: int | None = None
+    mu_w: float | None = None
+    dtype: str = "float64"
+
+    def kwargs(self) -> dict:
+        out = {"n_restarts": self.n_restarts, "dtype": self.dtype}
+        for key in ("tol", "min_epochs", "max_epochs", "mu_w"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
+
+
+def make_model(point: Point, random_state: int, settings: FitSettings):
+    from pssnmf.model import IntegratedNMF  # imported late: folds/selection work without the model
+
+    mode, unlabeled_regularization = MODEL_SETTINGS[point.model]
+    kwargs = dict(n_signatures=int(point.K), mode=mode, unlabeled_regularization=unlabeled_regularization,
+                  lambda_c=float(point.lambda_c), lambda_l2=float(point.lambda_l2), random_state=random_state,
+                  **settings.kwargs())
+    if mode == "pseudo_labeling":
+        kwargs["confidence_threshold"] = float(point.confidence_threshold)
+    return IntegratedNMF(**kwargs)
+
+
+def _epochs(model) -> tuple[float, float]:
+    """(max, mean) epochs over restarts; ``n_epochs_`` may be one number or one per restart."""
+    value = np.atleast_1d(np.asarray(getattr(model, "n_epochs_", np.nan), dtype=np.float64))
+    return float(np.max(value)), float(np.mean(value))
+
+
+def fit_one(data: FoldData, point: Point, random_state: int, settings: FitSettings):
+    """Fit one point on one fold; returns (model, metrics dict, predictions frame, seconds)."""
+    model = make_model(point, random_state, settings)
+    start = time.perf_counter()
+    model.fit(data.X_train, data.y_train)
+    seconds = time.perf_counter() - start
+    probability = np.asarray(model.predict_proba(data.X_eval), dtype=np.float64)
+    classes = np.asarray(model.classes_, dtype=object)
+    predicted = classes[np.argmax(probability, axis=1)]
+    scores = metrics_lib.evaluation_scores(data.eval, predicted, probability.max(axis=1))
+    pseudo = metrics_lib.pseudo_label_scores(getattr(model, "pseudo_labels_", None), data.train,
+                                              n_restarts=settings.n_restarts)
+    n_epochs, n_epochs_mean = _epochs(model)
+    labelled = np.array([y is not None for y in data.y_train])
+    row = {"random_state": random_state, "n_restarts": settings.n_restarts,
+           "n_train_labelled": int(labelled.sum()), "n_train_unlabelled": int((~labelled).sum()),
+           "n_epochs": n_epochs, "n_epochs_mean": n_epochs_mean,
+           "stability": float(model.stability_), **scores, **pseudo}
+    predictions = data.eval[["row_id", "sample", "source", "truth"]].copy()
+    predictions["predicted"] = predicted
+    for j, cls in enumerate(classes):
+        predictions[f"probability_{cls}"] = probability[:, j]
+    return model, row, predictions, seconds
+
+
+def run_fit_batch(
+    fold_dir: str | os.PathLike,
+    task: str,
+    split_mode: str,
+    proportion: float,
+    points: Sequence[Point],
+    seed: int,
+    metrics_out: str | os.PathLike,
+    timings_out: str | os.PathLike | None = None,
+    models_dir: str | os.PathLike | None = None,
+    predictions_out: str | os.PathLike | None = None,
+    settings: FitSettings = FitSettings(),
+    threads: int = 1,
+) -> pd.DataFrame:
+    """Fit a batch of points and write one metrics TSV (one row per fit); return it.
+
+    Each fold is read once.  Models go to ``models_dir/<point_id>.npz`` (+ whatever
+    :func:`pssnmf.model.save_model` writes beside it), test predictions to ``predictions_out``.
+    All files are written atomically; the metrics file is written last, so its presence means
+    the batch is complete.
+    """
+    from pssnmf.model import save_model
+
+    if not points:
+        raise ValueError("a fit batch needs at least one point")
+    incomplete = [p for p in points if not p.complete]
+    if incomplete:
+        raise ValueError(f"points lack hyperparameters (give them or --optimum): {incomplete[0]}")
+    rows, timing_rows, prediction_frames = [], [], []
+    cache: dict[str, FoldData] = {}
+    with threadpool_limits(limits=int(threads)):
+        for i, point in enumerate(points, 1):
+            if point.fold not in cache:
+                cache[point.fold] = load_fold(fold_dir, proportion, point.fold)
+            data = cache[point.fold]
+            random_state = fit_seed(seed, task, split_mode, proportion, point)
+            model, scores, predictions, seconds = fit_one(data, point, random_state, settings)
+            keys = {"task": task, "split_mode": split_mode, "proportion": float(proportion),
+                    "model": point.model, "K": int(point.K), "lambda_c": float(point.lambda_c),
+                    "lambda_l2": float(point.lambda_l2),
+                    "confidence_threshold": (np.nan if point.confidence_threshold is None
+                                             else float(point.confidence_threshold)),
+                    "fold": str(point.fold), "replicate": int(point.replicate), "seed": int(seed),
+                    "point_id": point.point_id}
+            rows.append({**keys, **scores})
+            timing_rows.append({**keys, "fit_seconds": seconds, "threads": int(threads)})
+            if predictions_out is not None:
+                prediction_frames.append(predictions.assign(**{k: keys[k] for k in
+                                                               ("task", "split_mode", "proportion", "model",
+                                                                "fold", "replicate")}))
+            if models_dir is not None:
+                metadata = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in keys.items()}
+                metadata.update(random_state=random_state, **settings.kwargs())
+                _save_model_atomic(save_model, model, Path(models_dir), point.point_id, metadata)
+            log.info("[%d/%d] %s %s/%s p=%s: stability %.3f, cell-line acc %.3f, TCGA acc %.3f, %s epochs, %.1f s",
+                     i, len(points), point.point_id, task, split_mode, proportion_label(proportion),
+                     scores["stability"], scores["cellline_accuracy"], scores["tcga_accuracy"],
+                     f"{scores['n_epochs']:.0f}", seconds)
+    metrics = pd.DataFrame(rows)
+    if timings_out is not None:
+        write_tsv_atomic(pd.DataFrame(timing_rows), timings_out)
+    if predictions_out is not None:
+        write_tsv_atomic(pd.concat(prediction_frames, ignore_index=True), predictions_out)
+    write_tsv_atomic(metrics, metrics_out)
+    return metrics
+
+
+def _save_model_atomic(save_model, model, models_dir: Path, name: str, metadata: dict) -> None:
+    """``save_model`` writes one .npz atomically (temp file + os.replace)."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    save_model(model, models_dir / f"{name}.npz", metadata=metadata)
+
+
+def read_metrics(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:
+    frames = []
+    for path in paths:
+        frame = pd.read_csv(path, sep="\t", keep_default_na=True, dtype={"fold": str, "task": str,
+                                                                         "split_mode": str, "model": str})
+        missing = [c for c in ("task", "split_mode", "proportion", *POINT_COLUMNS[:-2], "fold", "stability",
+                               "cellline_accuracy") if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{path}: not a fit-batch metrics file; missing columns {missing}")
+        frames.append(frame)
+    if not frames:
+        raise ValueError("no metrics files given")
+    return pd.concat(frames, ignore_index=True)
+
+
+def run_selection(metrics_paths: Sequence[str | os.PathLike], summary_out: str | os.PathLike,
+                  chosen_out: str | os.PathLike, min_stability: float = 0.9, n_folds: int | None = None,
+                  models: Sequence[str] | None = None) -> pd.DataFrame:
+    """Fold summary with Pareto flags -> ``summary_out``; chosen points -> ``chosen_out``."""
+    fits = read_metrics(metrics_paths)
+    if models:
+        fits = fits[fits["model"].isin(models)]
+        if fits.empty:
+            raise ValueError(f"no fits of models {list(models)} in the metrics files")
+    front, chosen = selection_lib.select(fits, min_stability=min_stability, n_folds=n_folds)
+    write_tsv_atomic(front, summary_out)
+    write_tsv_atomic(chosen, chosen_out)
+    return chosen
+
+
+# --------------------------------------------------------------------------------------------
+# Table 1
+# --------------------------------------------------------------------------------------------
+TABLE1_SCORES = (
+    ("cellline_accuracy", "cell_line", "accuracy"),
+    ("cellline_f1", "cell_line", "macro_f1"),
+    ("tcga_accuracy", "tumour", "accuracy"),
+    ("tcga_f1", "tumour", "macro_f1"),
+    ("tcga_f1_truth_classes", "tumour", "macro_f1_truth_classes"),
+)
+
+
+def paper_table1() -> pd.DataFrame:
+    """The paper's Table 1 (SPEC.md), as comparison columns; never used as expected values."""
+    with resources.files("pssnmf").joinpath("paper_table1.tsv").open("r", encoding="utf-8") as handle:
+        return pd.read_csv(handle, sep="\t")
+
+
+def table1(final_metrics: pd.DataFrame, predictions: pd.DataFrame, paper: pd.DataFrame | None = None,
+           n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """One row per (task, split mode, proportion, model) of the final fits (fold ``test``).
+
+    Every score has a percentile bootstrap interval over test samples and, where several
+    replicates (seeds) were run, over seeds (:func:`pssnmf.metrics.bootstrap_ci`); stability
+    has the range over seeds.  The paper's numbers sit in ``paper_*`` columns.
+    """
+    final_metrics = final_metrics[final_metrics["fold"].astype(str) == "test"]
+    predictions = predictions[predictions["fold"].astype(str) == "test"]
+    keys = ["task", "split_mode", "proportion", "model"]
+    rows = []
+    for key, fits in final_metrics.groupby(keys, sort=True):
+        row = dict(zip(keys, key))
+        first = fits.iloc[0]
+        row.update(K=int(first["K"]), lambda_c=first["lambda_c"], lambda_l2=first["lambda_l2"],
+                   confidence_threshold=first["confidence_threshold"], n_replicates=len(fits))
+        row["stability"], row["stability_low"], row["stability_high"] = metrics_lib.seeds_ci(fits["stability"], level)
+        preds = predictions
+        for k, v in zip(keys, key):
+            preds = preds[preds[k] == v] if k != "proportion" else preds[preds[k].map(float) == float(v)]
+        for name, source, metric in TABLE1_SCORES:
+            part = preds[(preds["source"] == source) & (preds["truth"].fillna("") != "")]
+            pairs = [(r["truth"].astype(str).to_numpy(), r["predicted"].astype(str).to_numpy())
+                     for _, r in part.sort_values(["replicate", "row_id"]).groupby("replicate", sort=True)]
+            ci_seed = seed_sequence(seed, "table1", *key, name)
+            if pairs:
+                row[name], row[f"{name}_low"], row[f"{name}_high"] = metrics_lib.bootstrap_ci(
+                    pairs, metric, n_boot=n_boot, level=level, seed=ci_seed)
+            else:
+                row[name] = row[f"{name}_low"] = row[f"{name}_high"] = np.nan
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if paper is not None and len(table):
+        paper = paper.rename(columns={c: f"paper_{c}" for c in paper.columns if c not in ("task", "model",
+                                                                                          "proportion")})
+        table = table.merge(paper, on=["task", "model", "proportion"], how="left")
+    return table
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def table1_markdown(table: pd.DataFrame) -> str:
+    """Markdown: our scores with intervals, the paper's beside them (– where it gives none)."""
+    lines = []
+    for (task, split_mode), part in table.groupby(["task", "split_mode"], sort=True):
+        lines += [f"### {task}, split mode `{split_mode}`", "",
+                  "| unlabelled | model | K | λc | λL2 | ct | stability | F1 cell line | F1 TCGA | "
+                  "acc. cell line | acc. TCGA | paper: K, λc, λL2, ct | paper stability | paper F1 cell line | "
+                  "paper F1 TCGA |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        order = {m: i for i, m in enumerate(MODEL_SETTINGS)}
+        part = part.sort_values(["proportion", "model"], key=lambda c: c.map(order) if c.name == "model" else c)
+        for _, r in part.iterrows():
+            def ci(name: str) -> str:
+                return f"{_fmt(r[name])} [{_fmt(r[name + '_low'])}, {_fmt(r[name + '_high'])}]"
+            ct = "–" if pd.isna(r["confidence_threshold"]) else f"{r['confidence_threshold']:g}"
+            paper_point = "–"
+            if "paper_K" in r and not pd.isna(r.get("paper_K")):
+                pct = "–" if pd.isna(r.get("paper_confidence_threshold")) else f"{r['paper_confidence_threshold']:g}"
+                paper_point = f"{int(r['paper_K'])}, {r['paper_lambda_c']:g}, {r['paper_lambda_l2']:g}, {pct}"
+            lines.append(
+                f"| {float(r['proportion']):.0%} | {r['model']} | {int(r['K'])} | {r['lambda_c']:g} | "
+                f"{r['lambda_l2']:g} | {ct} | {ci('stability')} | {ci('cellline_f1')} | {ci('tcga_f1')} | "
+                f"{ci('cellline_accuracy')} | {ci('tcga_accuracy')} | {paper_point} | "
+                f"{_fmt(r.get('paper_stability', np.nan))} | {_fmt(r.get('paper_cellline_f1', np.nan), 4)} | "
+                f"{_fmt(r.get('paper_tcga_f1', np.nan), 4)} |")
+        lines.append("")
+    lines.append("Intervals: 95 % percentile bootstrap over test samples (and over seeds where several were "
+                 "run); stability: range over seeds. Paper: Table 1 of the PSS-NMF paper (50 % unlabelled, "
+                 "single runs).")
+    return "\n".join(lines) + "\n"
+
+
+def write_table1(final_metrics_paths: Sequence[str | os.PathLike], predictions_paths: Sequence[str | os.PathLike],
+                 out_tsv: str | os.PathLike, out_md: str | os.PathLike, n_boot: int = 1000, seed: int = 0,
+                 paper_path: str | os.PathLike | None = None) -> pd.DataFrame:
+    metrics = read_metrics(final_metrics_paths)
+    predictions = pd.concat([pd.read_csv(p, sep="\t", keep_default_na=False,
+                                         dtype={"fold": str, "truth": str, "predicted": str})
+                             for p in predictions_paths], ignore_index=True)
+    predictions["proportion"] = predictions["proportion"].map(float)
+    predictions["replicate"] = predictions["replicate"].map(int)
+    paper = pd.read_csv(paper_path, sep="\t") if paper_path else paper_table1()
+    table = table1(metrics, predictions, paper=paper, n_boot=n_boot, seed=seed)
+    write_tsv_atomic(table, out_tsv)
+    write_text_atomic(table1_markdown(table), out_md)
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pssnmf.experiment", fromfile_prefix_chars="@",
+                                     description="Folds, fit batches, selection and Table 1 of the PSS-NMF "
+                                                 "experiment. Arguments may be read from a file: @args.txt.")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only print warnings and errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("folds", help="build one task's validation folds and test set for one split mode")
+    p.add_argument("--catalog", required=True, help="task catalog.tsv (MutationType x samples)")
+    p.add_argument("--samples", required=True, help="task samples.tsv (one row per catalog column)")
+    p.add_argument("--out-dir", required=True, help="fold directory to write (catalog.tsv, membership.tsv, "
+                                                     "settings.json)")
+    p.add_argument("--task", required=True, help="task name (ddrd, cancer_type); part of every seed")
+    p.add_argument("--split-mode", choices=folds_lib.SPLIT_MODES, default="grouped")
+    p.add_argument("--seed", type=int, required=True, help="config seed")
+    p.add_argument("--n-folds", type=int, default=3)
+    p.add_argument("--test-fraction", type=float, default=0.25)
+    p.add_argument("--per-class", type=int, default=100, help="cell-line bootstraps per class per validation fold")
+    p.add_argument("--test-per-class", type=int, default=100, help="cell-line bootstraps per class in the test "
+                                                                   "set (DDRd: 1000)")
+    p.add_argument("--proportions", type=float, nargs="+", default=[0.33, 0.5], help="unlabelled shares")
+    p.add_argument("--min-mutations", type=int, default=1, help="tumours with fewer mutations are not used")
+
+    p = sub.add_parser("fit", help="fit a batch of points on one fold directory and proportion")
+    p.add_argument("--fold-dir", required=True)
+    p.add_argument("--task", required=True)
+    p.add_argument("--split-mode", required=True, choices=folds_lib.SPLIT_MODES)
+    p.add_argument("--proportion", type=float, required=True)
+    p.add_argument("--seed", type=int, required=True, help="config seed")
+    p.add_argument("--point", action="append", default=[], type=parse_point,
+                   help="a fit: model=SS-NMF,K=5,lambda_c=0.1,lambda_l2=0.001,fold=0 (ct=0.5 for PSS models; "
+                        "replicate=1 for another seed); repeat for a batch")
+    p.add_argument("--points-file", help="TSV of points (columns model, K, lambda_c, lambda_l2, "
+                                         "confidence_threshold, fold, replicate)")
+    p.add_argument("--optimum", help="chosen-points TSV (select's output) filling the points' missing "
+                                     "hyperparameters")
+    p.add_argument("--replicates", type=int, default=1, help="run every point with replicates 0..N-1 (seeds)")
+    p.add_argument("--metrics-out", required=True, help="metrics TSV, one row per fit (written last)")
+    p.add_argument("--timings-out", help="TSV of fit seconds per fit")
+    p.add_argument("--models-dir", help="folder for the fitted models (<point_id>.npz)")
+    p.add_argument("--predictions-out", help="TSV of per-sample predictions on the evaluation rows")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl)")
+    p.add_argument("--n-restarts", type=int, default=10)
+    p.add_argument("--tol", type=float)
+    p.add_argument("--min-epochs", type=int)
+    p.add_argument("--max-epochs", type=int)
+
+    p = sub.add_parser("select", help="fold summary, Pareto front and chosen point per model")
+    p.add_argument("--metrics", nargs="+", required=True, help="fit-batch metrics TSVs")
+    p.add_argument("--summary-out", required=True, help="TSV: fold means/sd per point with eligible/on_front flags")
+    p.add_argument("--chosen-out", required=True, help="TSV: one chosen point per task/split/proportion/model")
+    p.add_argument("--min-stability", type=float, default=0.9)
+    p.add_argument("--n-folds", type=int, help="drop points with fewer folds than this")
+    p.add_argument("--models", nargs="+", choices=list(MODEL_SETTINGS), help="only these models")
+
+    p = sub.add_parser("table1", help="Table 1 from the final fits (fold 'test') with bootstrap intervals")
+    p.add_argument("--metrics", nargs="+", required=True, help="metrics TSVs of the final fits")
+    p.add_argument("--predictions", nargs="+", required=True, help="predictions TSVs of the final fits")
+    p.add_argument("--out-tsv", required=True)
+    p.add_argument("--out-md", required=True)
+    p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
+    p.add_argument("--paper", help="paper numbers TSV (default: the packaged paper_table1.tsv)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        if args.command == "folds":
+            settings = folds_lib.FoldSettings(
+                seed=args.seed, split_mode=args.split_mode, n_folds=args.n_folds, test_fraction=args.test_fraction,
+                per_class=args.per_class, test_per_class=args.test_per_class, proportions=tuple(args.proportions),
+                min_mutations=args.min_mutations)
+            folds_lib.build_folds(args.catalog, args.samples, args.out_dir, args.task, settings)
+        elif args.command == "fit":
+            points = list(args.point)
+            if args.points_file:
+                points += read_points(args.points_file)
+            if args.optimum:
+                optimum = pd.read_csv(args.optimum, sep="\t", dtype={"task": str, "split_mode": str, "model": str})
+                points = fill_from_optimum(points, optimum, args.task, args.split_mode, args.proportion)
+            points = [replace(p, replicate=r) for p in points for r in range(args.replicates)] \
+                if args.replicates > 1 else points
+            settings = FitSettings(n_restarts=args.n_restarts, tol=args.tol, min_epochs=args.min_epochs,
+                                   max_epochs=args.max_epochs)
+            run_fit_batch(args.fold_dir, args.task, args.split_mode, args.proportion, points, args.seed,
+                          args.metrics_out, timings_out=args.timings_out, models_dir=args.models_dir,
+                          predictions_out=args.predictions_out, settings=settings, threads=args.threads)
+        elif args.command == "select":
+            run_selection(args.metrics, args.summary_out, args.chosen_out, min_stability=args.min_stability,
+                          n_folds=args.n_folds, models=args.models)
+        elif args.command == "table1":
+            write_table1(args.metrics, args.predictions, args.out_tsv, args.out_md, n_boot=args.n_boot,
+                         seed=args.seed, paper_path=args.paper)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        log.error("%s", err)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
