@@ -23,6 +23,7 @@ def sample_figure(
     exposures: Sequence[float],
     signature_names: Sequence[str],
     probabilities: Mapping[str, float],
+    note: str | None = None,
 ):
     """The figure of one sample.
 
@@ -31,6 +32,8 @@ def sample_figure(
     counts : (96,) mutation counts in COSMIC order (:data:`pssnmf.channels.SBS96`).
     exposures : (K,) the sample's signature exposures, in the order of ``signature_names``.
     probabilities : class → predicted probability.
+    note : optional second title line (``pssnmf predict`` puts the predicted class, the
+        reconstruction cosine and the low-count warning there).
 
     Returns the :class:`matplotlib.figure.Figure` (made without pyplot).
     """
@@ -51,7 +54,8 @@ def sample_figure(
     ax.set_xlim(-0.7, 95.7)
     ax.set_xticks([8 + 16 * i - 0.5 for i in range(6)], list(SUBSTITUTION_COLORS))
     ax.set_ylabel("Proportion of mutations")
-    ax.set_title(f"{sample}: SBS96 profile ({int(round(total))} substitutions)", loc="left")
+    title = f"{sample}: SBS96 profile ({int(round(total))} substitutions)"
+    ax.set_title(title if note is None else f"{title}\n{note}", loc="left")
     ax = fig.add_subplot(grid[1])
     shares = exposures / exposures.sum() if exposures.sum() > 0 else exposures
     ax.barh(range(len(shares)), shares, color=[_SIGNATURE_COLORS[i % len(_SIGNATURE_COLORS)]

@@ -1,0 +1,378 @@
+"""Apply a trained model to new tumours: DDRd (or cancer type) probabilities and exposures.
+
+The library entry points are :func:`predict_catalog` (an SBS96 catalog file),
+:func:`predict_maf` (a MAF, through :func:`pssnmf.data.maf.maf_to_sbs96`) and
+:func:`predict_counts` (an in-memory count table); ``pssnmf predict`` is the first two
+on the command line.  A model is one portable ``.npz`` file written by
+:func:`pssnmf.model.save_model` (arrays plus JSON metadata, never a pickle).
+
+What a prediction is (section 2.1, "Testing"): the sample's exposures are found by
+non-negative least squares with the model's consensus signatures fixed, on the sample's
+mutation proportions; its class probabilities are softmax(E W) (eq. 2); the predicted
+class is the most probable one.
+
+Output, ``OUT/predictions.tsv`` (one row per sample, in the catalog's order):
+
+``sample``
+    the sample ID from the catalog.
+``predicted``
+    the class of highest probability (for the DDRd model: MMR, BER, HR or Control).
+``max_probability``
+    that class's probability.
+``probability_<class>``
+    softmax(E W) for each class of the model; they sum to 1.
+``exposure_<signature>``
+    the sample's exposure to each learned signature, on the scale of its proportions:
+    every signature sums to 1 over the 96 channels, so an exposure is about the share of
+    the sample's mutations that signature explains (times ``mutations`` for a count).
+``contribution_<signature>``
+    exposure × weight of that signature for the predicted class: its share of the predicted
+    class's logit (eq. 2, ``E W``), so a reader sees which signatures carry the prediction.
+``reconstruction_cosine``
+    cosine similarity between the sample's SBS96 proportions and the reconstruction
+    ``sum_k exposure_k * signature_k``: how well the model's signatures explain the sample.
+    A low value (say under 0.8) means the sample carries a process the model never saw.
+``mutations``
+    the sample's number of single-base substitutions (the sum of its 96 counts).
+``low_count``
+    ``True`` when ``mutations < min_mutations`` (:data:`MIN_MUTATIONS`, 50 by default).
+
+Nothing is written unless every step succeeded (see :func:`write_prediction`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pssnmf.channels import SBS96, normalize_channel
+
+log = logging.getLogger(__name__)
+
+MIN_MUTATIONS = 50
+"""Default count below which a sample is flagged ``low_count``.
+
+Fifty substitutions spread over 96 channels leave most channels at zero or one
+mutation: the multinomial noise of such a profile is of the size of the differences
+between signatures, so neither its exposures nor its class are to be trusted.  (Zou's
+knockout subclones, the labelled DDRd samples, carry hundreds; many TCGA exomes carry
+fewer than 50.)  The threshold is a parameter (``--min-mutations``); the flag never
+changes the predicted class, it tells the reader how far to trust it.
+"""
+
+
+@dataclass
+class Prediction:
+    """What the ``predict_*`` functions return: one row per sample in ``table``."""
+
+    table: pd.DataFrame
+    classes: list[str]
+    signature_names: list[str]
+
+
+# ---------------------------------------------------------------------------- the model
+def read_model(path: str | os.PathLike):
+    """Load a model file (:func:`pssnmf.model.load_model`), after checking the path.
+
+    Every problem (missing, truncated or corrupt file, another format version, another
+    channel set) is a ValueError (FileNotFoundError when absent) naming the file.
+    """
+    from pssnmf.model import load_model
+
+    path = _check_model_path(path)
+    try:
+        model = load_model(path)
+    except (KeyError, TypeError, IndexError, AttributeError) as err:
+        # load_model checks format, version and channels; a metadata dict that passes those
+        # checks but lacks an entry would otherwise surface as a bare KeyError.
+        raise ValueError(f"{path}: corrupt model metadata ({type(err).__name__}: {err})") from None
+    return model
+
+
+def _check_model_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        what = "a folder, not a model file" if path.is_dir() else "no such model file"
+        raise FileNotFoundError(f"{path}: {what}; expected a .npz written by the workflow "
+                                "or pssnmf.model.save_model")
+    return path
+
+
+def signature_names(model) -> list[str]:
+    """The names of the model's signatures (``S1`` ... when the model has none)."""
+    names = getattr(model, "signature_names_", None)
+    k = model.signatures_.shape[0]
+    if names is None or len(names) != k:
+        return [f"S{i + 1}" for i in range(k)]
+    return [str(n) for n in names]
+
+
+def _column_name(name: str) -> str:
+    """A signature or class name as part of a column header: no whitespace."""
+    return "_".join(str(name).split())
+
+
+# ---------------------------------------------------------------------------- predicting
+def _cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity of two (n, 96) arrays (0 where a row is all zero)."""
+    num = np.einsum("ij,ij->i", a, b)
+    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    out = np.zeros(len(a))
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _checked_counts(counts: pd.DataFrame, source: str) -> pd.DataFrame:
+    """``counts`` with its columns in COSMIC order, or a ValueError naming sample and channel."""
+    try:
+        channels = [normalize_channel(c) for c in counts.columns]
+    except ValueError as err:
+        raise ValueError(f"{source}: a column is not an SBS96 channel ({err}); expected the 96 "
+                         "channels as columns") from None
+    if sorted(channels) != sorted(SBS96) or len(channels) != len(SBS96):
+        raise ValueError(f"{source}: {len(set(channels))} distinct SBS96 channels as columns; expected each of "
+                         "the 96 once")
+    counts = counts.set_axis(channels, axis=1)[list(SBS96)]
+    if len(counts) == 0:
+        raise ValueError(f"{source}: no samples; expected at least one")
+    if counts.index.duplicated().any():
+        duplicated = [str(s) for s in counts.index[counts.index.duplicated()]]
+        raise ValueError(f"{source}: sample ID(s) {', '.join(duplicated[:5])} appear more than once; "
+                         "expected unique sample IDs")
+    try:
+        values = counts.to_numpy(dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{source}: counts must be numbers ({err})") from None
+    bad = ~np.isfinite(values) | (values < 0) | (values != np.round(values))
+    if bad.any():
+        i, j = (int(v[0]) for v in np.nonzero(bad))
+        raise ValueError(f"{source}: sample {counts.index[i]!r}, channel {SBS96[j]}: {values[i, j]!r}; "
+                         "expected a non-negative whole number of mutations")
+    empty = values.sum(axis=1) == 0
+    if empty.any():
+        raise ValueError(f"{source}: sample {counts.index[np.flatnonzero(empty)[0]]!r} has no mutations; "
+                         "its profile is undefined")
+    return counts
+
+
+def predict_counts(model, counts: pd.DataFrame, min_mutations: int = MIN_MUTATIONS,
+                   source: str = "counts") -> Prediction:
+    """Predict every sample of an SBS96 count table.
+
+    counts : (n_samples, 96) whole-number mutation counts, samples as rows (index = sample
+        IDs), one column per SBS96 channel (any spelling ``normalize_channel`` accepts).
+    model : a fitted :class:`pssnmf.model.IntegratedNMF` (e.g. from :func:`read_model`).
+    min_mutations : samples with fewer substitutions are flagged ``low_count``.
+
+    All samples are solved together (batched NNLS), so 10,000 take well under a second.
+    """
+    if isinstance(min_mutations, bool) or not isinstance(min_mutations, (int, np.integer)) or min_mutations < 0:
+        raise ValueError(f"min_mutations must be a whole number >= 0; got {min_mutations!r}")
+    counts = _checked_counts(counts, source)
+    values = counts.to_numpy(dtype=float)
+    mutations = values.sum(axis=1)
+    proportions = values / mutations[:, None]
+    # The model works on proportions (it divides each row by its sum, as here).
+    exposures = np.asarray(model.transform(values), dtype=float)  # (n, K), NNLS with S fixed
+    proba = np.asarray(model.predict_proba(values), dtype=float)  # (n, O), softmax(E W), eq. 2
+    classes = [str(c) for c in model.classes_]
+    names = signature_names(model)
+    reconstruction = exposures @ np.asarray(model.signatures_, dtype=float)  # (n, 96)
+
+    columns: dict[str, object] = {
+        "sample": counts.index.astype(str),
+        "predicted": np.asarray(classes, dtype=object)[proba.argmax(axis=1)],
+        "max_probability": proba.max(axis=1),
+    }
+    for j, c in enumerate(classes):
+        columns[f"probability_{_column_name(c)}"] = proba[:, j]
+    for k, n in enumerate(names):
+        columns[f"exposure_{_column_name(n)}"] = exposures[:, k]
+    # Per-signature contributions to the predicted class's logit (E W, eq. 2).
+    weights = np.asarray(model.weights_, dtype=float)  # (K, O)
+    predicted_weights = weights[:, proba.argmax(axis=1)].T  # (n, K)
+    for k, n in enumerate(names):
+        columns[f"contribution_{_column_name(n)}"] = exposures[:, k] * predicted_weights[:, k]
+    columns["reconstruction_cosine"] = _cosine_rows(proportions, reconstruction)
+    columns["mutations"] = mutations.astype(np.int64)
+    columns["low_count"] = mutations < min_mutations
+    table = pd.DataFrame(columns)
+    if len(set(table.columns)) != len(table.columns):
+        raise ValueError("the model's class or signature names collide as column names: "
+                         f"classes {classes}, signatures {names}")
+    return Prediction(table=table, classes=classes, signature_names=names)
+
+
+# ---------------------------------------------------------------------------- files
+def catalog_layout(path: str | os.PathLike, samples: pd.Index) -> str:
+    """How :func:`pssnmf.catalog.read_catalog` read ``path``: orientation and separator, in words.
+
+    Decided from what was read: in the SigProfiler layout the header line holds the
+    sample IDs, otherwise the samples are the rows.
+    """
+    with open(path, encoding="utf-8-sig") as handle:
+        first = next((line.rstrip("\r\n") for line in handle if line.strip()), "")
+    sep = "\t" if "\t" in first else ","
+    header = [field.strip().strip('"') for field in first.split(sep)]
+    names = [str(s) for s in samples]
+    as_columns = header[1 : 1 + len(names)] == names
+    layout = ("SigProfiler layout: 96 channel rows x samples as columns" if as_columns
+              else "transposed: samples as rows x 96 channel columns")
+    return f"{layout}, {'tab' if sep == chr(9) else 'comma'}-separated"
+
+
+def predict_catalog(
+    model_path: str | os.PathLike,
+    catalog_path: str | os.PathLike,
+    out_dir: str | os.PathLike | None,
+    *,
+    min_mutations: int = MIN_MUTATIONS,
+    plots: bool = False,
+) -> Prediction:
+    """Read a model and an SBS96 catalog; write ``predictions.tsv`` (and plots) into ``out_dir``.
+
+    The catalog is read by :func:`pssnmf.catalog.read_catalog` (SigProfiler layout or
+    samples as rows, tab or comma separated; the layout found is logged).  ``out_dir=None``
+    writes nothing and only returns the prediction.
+    """
+    from pssnmf.catalog import read_catalog
+
+    _check_model_path(model_path)
+    # The catalog before the model: reading a catalog of thousands of samples takes about
+    # as long as importing the model library, and a bad catalog is the likelier mistake.
+    try:
+        counts = read_catalog(catalog_path)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{catalog_path}: not a UTF-8 text file ({err}); expected a tab- or comma-separated "
+                         "SBS96 catalog (uncompress a .gz first)") from None
+    log.info("catalog %s: %d samples (%s)", catalog_path, len(counts), catalog_layout(catalog_path, counts.index))
+    model = read_model(model_path)
+    _log_model(model_path, model)
+    prediction = predict_counts(model, counts, min_mutations=min_mutations, source=str(catalog_path))
+    if out_dir is not None:
+        write_prediction(prediction, counts, out_dir, plots=plots)
+    return prediction
+
+
+def predict_maf(
+    model_path: str | os.PathLike,
+    maf_path: str | os.PathLike,
+    out_dir: str | os.PathLike | None,
+    *,
+    fasta: str | os.PathLike | None = None,
+    min_mutations: int = MIN_MUTATIONS,
+    plots: bool = False,
+) -> Prediction:
+    """As :func:`predict_catalog`, from a MAF: each sample's SBS96 counts by
+    :func:`pssnmf.data.maf.maf_to_sbs96` (context from the MAF's ``CONTEXT`` column or
+    from ``fasta``); samples are the ``Tumor_Sample_Barcode`` values."""
+    from pssnmf.data.maf import convert_maf
+
+    # The model first: converting a large MAF takes minutes, loading a model seconds.
+    model = read_model(model_path)
+    _log_model(model_path, model)
+    conversion = convert_maf(maf_path, fasta)
+    counts = conversion.counts
+    skipped = ", ".join(f"{n} {reason}" for reason, n in conversion.skipped.items() if n) or "none"
+    log.info("MAF %s: %d rows, %d samples with single-base substitutions (rows skipped: %s)",
+             maf_path, conversion.rows, len(counts), skipped)
+    if len(counts) == 0:
+        raise ValueError(f"{maf_path}: no single-base substitution could be placed in an SBS96 channel "
+                         f"(rows skipped: {skipped}); expected a MAF of SNPs with a CONTEXT column or --fasta")
+    prediction = predict_counts(model, counts, min_mutations=min_mutations, source=str(maf_path))
+    if out_dir is not None:
+        write_prediction(prediction, counts, out_dir, plots=plots)
+    return prediction
+
+
+def _log_model(path, model) -> None:
+    log.info("model %s: %d signatures, classes %s (mode %s, trained with pssnmf %s)", path,
+             model.signatures_.shape[0], ", ".join(str(c) for c in model.classes_), model.mode,
+             getattr(model, "library_version_", "?"))
+
+
+def write_prediction(prediction: Prediction, counts: pd.DataFrame, out_dir: str | os.PathLike,
+                     *, plots: bool = False) -> None:
+    """Write ``OUT/predictions.tsv`` and, with ``plots``, ``OUT/plots/<sample>.png``, all or nothing.
+
+    Everything is made in a staging folder inside ``out_dir`` first, then moved into place
+    (the table last); on any failure the staging folder is removed, and so is ``out_dir``
+    itself where this call created it and it is still empty.
+    """
+    out = Path(out_dir)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".pssnmf-predict.", dir=out))
+    try:
+        table_tmp = staging / "predictions.tsv"
+        prediction.table.to_csv(table_tmp, sep="\t", index=False, float_format="%.8g", lineterminator="\n")
+        if plots:
+            _render_plots(prediction, counts, staging / "plots")
+            final = out / "plots"
+            if final.exists():
+                old = staging / "old-plots"
+                os.replace(final, old)
+            os.replace(staging / "plots", final)
+        os.replace(table_tmp, out / "predictions.tsv")
+    except BaseException:
+        if created:
+            shutil.rmtree(staging, ignore_errors=True)
+            try:
+                out.rmdir()
+            except OSError:
+                pass
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if not plots and (out / "plots").exists():
+        log.warning("%s holds figures of an earlier run (no --plots this time)", out / "plots")
+    n_low = int(prediction.table["low_count"].sum())
+    log.info("wrote %s: %d samples (%d flagged low_count)%s", out / "predictions.tsv", len(prediction.table),
+             n_low, f"; one figure per sample in {out / 'plots'}" if plots else "")
+
+
+def plot_file_names(samples) -> list[str]:
+    """One distinct, file-system-safe PNG name per sample ID (case-insensitively distinct)."""
+    names, taken = [], set()
+    for sample in samples:
+        stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(sample)).lstrip(".") or "sample"
+        candidate, n = stem, 1
+        while candidate.lower() in taken:
+            n += 1
+            candidate = f"{stem}_{n}"
+        taken.add(candidate.lower())
+        names.append(f"{candidate}.png")
+    return names
+
+
+def _render_plots(prediction: Prediction, counts: pd.DataFrame, folder: Path) -> None:
+    """One figure per sample (:func:`pssnmf.plots.sample.sample_figure`) into ``folder``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pssnmf.plots.sample import sample_figure
+
+    folder.mkdir()
+    table = prediction.table
+    probability_columns = [f"probability_{_column_name(c)}" for c in prediction.classes]
+    exposure_columns = [f"exposure_{_column_name(n)}" for n in prediction.signature_names]
+    values = counts.to_numpy(dtype=float)
+    for i, file_name in enumerate(plot_file_names(table["sample"])):
+        row = table.iloc[i]
+        fig = sample_figure(
+            sample=str(row["sample"]),
+            counts=values[i],
+            exposures=row[exposure_columns].to_numpy(dtype=float),
+            signature_names=prediction.signature_names,
+            probabilities={c: float(row[p]) for c, p in zip(prediction.classes, probability_columns)},
+            note=(f"predicted {row['predicted']} (p {row['max_probability']:.2f}), reconstruction cosine "
+                  f"{row['reconstruction_cosine']:.2f}" + (", LOW COUNT" if row["low_count"] else "")),
+        )
+        fig.savefig(folder / file_name, dpi=100)
