@@ -12,6 +12,7 @@ include: "workflow/rules/folds.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/select.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

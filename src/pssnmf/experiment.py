@@ -446,6 +446,26 @@ def write_table1(final_metrics_paths: Sequence[str | os.PathLike], predictions_p
     return table
 
 
+def export_model(models_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """Copy the replicate-0 final model of ``models_dir`` to ``out`` after checking it loads."""
+    import shutil
+
+    from pssnmf.model import load_model
+
+    candidates = sorted(Path(models_dir).glob("*_foldtest.npz"))
+    if len(candidates) != 1:
+        raise ValueError(f"{models_dir}: expected one replicate-0 final model (*_foldtest.npz), "
+                         f"found {[c.name for c in candidates]}")
+    load_model(candidates[0])  # refuses a corrupt or foreign file before it is published
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.copyfile(candidates[0], tmp)
+    os.replace(tmp, out)
+    log.info("exported %s to %s", candidates[0], out)
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
@@ -504,6 +524,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-folds", type=int, help="drop points with fewer folds than this")
     p.add_argument("--models", nargs="+", choices=list(MODEL_SETTINGS), help="only these models")
 
+    p = sub.add_parser("export-model", help="copy replicate 0 of a final fit to a stable path, checked")
+    p.add_argument("--models-dir", required=True, help="a final fit's models folder (<point_id>.npz files)")
+    p.add_argument("--out", required=True, help="the exported model file (.npz)")
+
     p = sub.add_parser("table1", help="Table 1 from the final fits (fold 'test') with bootstrap intervals")
     p.add_argument("--metrics", nargs="+", required=True, help="metrics TSVs of the final fits")
     p.add_argument("--predictions", nargs="+", required=True, help="predictions TSVs of the final fits")
@@ -543,6 +567,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "select":
             run_selection(args.metrics, args.summary_out, args.chosen_out, min_stability=args.min_stability,
                           n_folds=args.n_folds, models=args.models)
+        elif args.command == "export-model":
+            export_model(args.models_dir, args.out)
         elif args.command == "table1":
             write_table1(args.metrics, args.predictions, args.out_tsv, args.out_md, n_boot=args.n_boot,
                          seed=args.seed, paper_path=args.paper)

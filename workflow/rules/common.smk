@@ -297,5 +297,20 @@ def expand_final(pattern):
     )
 
 
-EXPERIMENT_TARGETS = ["results/tables/table1.tsv", "results/tables/table1.md"]
+EXPORT = EXPERIMENT["export"]
+EXPORT_PROPORTION = repr(float(EXPORT["proportion"]))
+if (
+    EXPORT["model"] not in ALL_MODELS
+    or EXPORT["split_mode"] not in SPLITS
+    or (EXPORT_PROPORTION not in PROPORTIONS)
+):
+    raise WorkflowError(
+        f"experiment.export = {EXPORT} names a model, split mode or proportion that "
+        f"experiment does not run (models {ALL_MODELS}, split_modes {SPLITS}, "
+        f"proportions {PROPORTIONS})"
+    )
+
+EXPERIMENT_TARGETS = ["results/tables/table1.tsv", "results/tables/table1.md"] + expand(
+    "results/models/{task}.npz", task=EXPERIMENT_TASKS
+)
 FINAL_TARGETS += EXPERIMENT_TARGETS

@@ -16,18 +16,18 @@ rule fit_final:
         "results/logs/final/{task}_{split}_u{prop}_{model}.log",
     wildcard_constraints:
         model="|".join(ALL_MODELS),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        runtime=120,
+        mem_mb=1000,
     params:
         fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
         point=lambda w: shlex.quote(f"model={w.model},fold=test"),
         seed=EXPERIMENT["seed"],
         replicates=EXPERIMENT["evaluation"]["replicates"],
         fit=fit_options,
-    threads: 1
-    resources:
-        runtime=120,
-        mem_mb=1000,
-    conda:
-        ENV
     shell:
         "python -m pssnmf.experiment fit --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
         " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q} --seed {params.seed:q}"
@@ -52,13 +52,32 @@ rule table1:
         md="results/tables/table1.md",
     log:
         "results/logs/tables/table1.log",
+    conda:
+        ENV
+    threads: 1
     params:
         n_boot=EXPERIMENT["evaluation"]["n_boot"],
         seed=EXPERIMENT["seed"],
-    threads: 1
-    conda:
-        ENV
     shell:
         "python -m pssnmf.experiment table1 --metrics {input.metrics:q}"
         " --predictions {input.predictions:q} --out-tsv {output.tsv:q} --out-md {output.md:q}"
         " --n-boot {params.n_boot:q} --seed {params.seed:q} > {log:q} 2>&1"
+
+
+rule export_model:
+    """The final model users apply with `pssnmf predict`, under a stable path."""
+    input:
+        models=lambda w: (
+            f"results/final/{w.task}/{EXPORT['split_mode']}/u{EXPORT_PROPORTION}/"
+            f"{EXPORT['model']}.models"
+        ),
+    output:
+        "results/models/{task}.npz",
+    log:
+        "results/logs/export/{task}.log",
+    conda:
+        ENV
+    threads: 1
+    shell:
+        "python -m pssnmf.experiment export-model --models-dir {input.models:q}"
+        " --out {output:q} > {log:q} 2>&1"

@@ -12,22 +12,24 @@ rule fit_grid:
     output:
         metrics="results/fits/{task}/{split}/u{prop}/{model}/K{k}_fold{fold}.tsv",
         timings="results/fits/{task}/{split}/u{prop}/{model}/K{k}_fold{fold}.timings.tsv",
-        models=directory("results/fits/{task}/{split}/u{prop}/{model}/K{k}_fold{fold}.models"),
+        models=directory(
+            "results/fits/{task}/{split}/u{prop}/{model}/K{k}_fold{fold}.models"
+        ),
     log:
         "results/logs/fit/{task}_{split}_u{prop}_{model}_K{k}_fold{fold}.log",
     wildcard_constraints:
         model="|".join(GRID_MODELS),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        runtime=120,
+        mem_mb=1000,
     params:
         fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
         points=grid_points,
         seed=EXPERIMENT["seed"],
         fit=fit_options,
-    threads: 1
-    resources:
-        runtime=120,
-        mem_mb=1000,
-    conda:
-        ENV
     shell:
         "python -m pssnmf.experiment fit --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
         " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q} --seed {params.seed:q}"
@@ -44,12 +46,12 @@ rule select_base:
         chosen="results/select/{task}/{split}/u{prop}/base_chosen.tsv",
     log:
         "results/logs/select/{task}_{split}_u{prop}_base.log",
+    conda:
+        ENV
+    threads: 1
     params:
         min_stability=EXPERIMENT["selection"]["min_stability"],
         n_folds=EXPERIMENT["folds"]["n_folds"],
-    threads: 1
-    conda:
-        ENV
     shell:
         "python -m pssnmf.experiment select --metrics {input:q} --summary-out {output.summary:q}"
         " --chosen-out {output.chosen:q} --min-stability {params.min_stability:q}"
@@ -63,22 +65,24 @@ rule fit_ct:
     output:
         metrics="results/fits/{task}/{split}/u{prop}/{model}/ct_fold{fold}.tsv",
         timings="results/fits/{task}/{split}/u{prop}/{model}/ct_fold{fold}.timings.tsv",
-        models=directory("results/fits/{task}/{split}/u{prop}/{model}/ct_fold{fold}.models"),
+        models=directory(
+            "results/fits/{task}/{split}/u{prop}/{model}/ct_fold{fold}.models"
+        ),
     log:
         "results/logs/fit/{task}_{split}_u{prop}_{model}_ct_fold{fold}.log",
     wildcard_constraints:
         model="|".join(PSS_MODELS),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        runtime=120,
+        mem_mb=1000,
     params:
         fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
         points=ct_points,
         seed=EXPERIMENT["seed"],
         fit=fit_options,
-    threads: 1
-    resources:
-        runtime=120,
-        mem_mb=1000,
-    conda:
-        ENV
     shell:
         "python -m pssnmf.experiment fit --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
         " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q} --seed {params.seed:q}"

@@ -13,6 +13,9 @@ rule folds:
         settings="results/folds/{task}/{split}/settings.json",
     log:
         "results/logs/folds/{task}_{split}.log",
+    conda:
+        ENV
+    threads: 1
     params:
         out_dir=lambda w, output: str(Path(output.membership).parent),
         seed=EXPERIMENT["seed"],
@@ -21,9 +24,6 @@ rule folds:
         per_class=EXPERIMENT["folds"]["per_class"],
         test_per_class=lambda w: EXPERIMENT["folds"]["test_per_class"][w.task],
         proportions=EXPERIMENT["proportions"],
-    threads: 1
-    conda:
-        ENV
     shell:
         "python -m pssnmf.experiment folds --catalog {input.catalog:q} --samples {input.samples:q}"
         " --out-dir {params.out_dir:q} --task {wildcards.task:q} --split-mode {wildcards.split:q}"

@@ -17,12 +17,12 @@ rule select:
         chosen="results/select/{task}/{split}/u{prop}/chosen.tsv",
     log:
         "results/logs/select/{task}_{split}_u{prop}.log",
+    conda:
+        ENV
+    threads: 1
     params:
         min_stability=EXPERIMENT["selection"]["min_stability"],
         n_folds=EXPERIMENT["folds"]["n_folds"],
-    threads: 1
-    conda:
-        ENV
     shell:
         "python -m pssnmf.experiment select --metrics {input:q} --summary-out {output.summary:q}"
         " --chosen-out {output.chosen:q} --min-stability {params.min_stability:q}"

@@ -106,8 +106,9 @@ def pareto_points(
 
     Columns: ``model, K, lambda_c, lambda_l2, ct, stability, cell_line_accuracy, n_folds,
     eligible`` (stability ≥ ``min_stability``), ``on_front`` (Pareto-optimal among the eligible
-    configurations of the model), ``on_front_of_K`` (Pareto-optimal among all configurations of
-    the model with the same K: the paper's lines), ``chosen``, ``label`` (the annotation).
+    configurations of the model; among all of them when none is eligible, as the selection
+    does), ``on_front_of_K`` (Pareto-optimal among all configurations of the model with the
+    same K: the paper's lines), ``chosen``, ``label`` (the annotation).
     """
     points = fold_means(metrics)
     require_rows(points, "per-fit validation metrics")
@@ -116,6 +117,10 @@ def pareto_points(
     points["on_front_of_K"] = False
     for model, part in points.groupby("model", sort=False):
         eligible = part[part["eligible"]]
+        if not len(eligible):
+            # The selection's fallback (pssnmf.selection): no configuration reaches the stability
+            # threshold, so the front is taken over all of them, as the chosen point was.
+            eligible = part
         if len(eligible):
             mask = pareto_front(eligible["stability"], eligible["cell_line_accuracy"])
             points.loc[eligible.index[mask], "on_front"] = True

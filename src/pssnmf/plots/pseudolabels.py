@@ -139,6 +139,8 @@ def pseudo_label_figure(
                 ax.text(x, total, f"{int(total)}", ha="center", va="bottom", fontsize=6)
         ax.set_ylabel(f"{name}\n(pseudo-labels)")
         ax.margins(y=0.12)
+        # Counts are never negative; an all-zero panel keeps a 0..1 axis rather than ±0.06.
+        ax.set_ylim(0, max(ax.get_ylim()[1], 1.0))
         ax.grid(axis="y", linewidth=0.4, alpha=0.5)
     axes[-1].set_xticks(range(len(cts)), [format_value(ct) for ct in cts])
     axes[-1].set_xlabel("Confidence threshold ct")

@@ -130,7 +130,8 @@ def sbs96_figure(
         ax.yaxis.set_major_locator(MaxNLocator(4))
         if normalize:
             ax.yaxis.set_major_formatter(lambda v, _: f"{round(v * 100, 6):g}%")
-        ax.set_title(titles.get(name, str(name)), loc="left", fontsize=9, pad=18)
+        # Above the class bands and their labels (about 25 points high), not over them.
+        ax.set_title(titles.get(name, str(name)), loc="left", fontsize=9, pad=30)
     data = pd.DataFrame(
         {
             "signature": np.repeat(values.index.astype(str).to_numpy(), 96),

@@ -171,6 +171,12 @@ def validation_figure(
                     label += "\n(at optimal K)"
                 ax.set_ylabel(label)
             ax.grid(axis="y", linewidth=0.4, alpha=0.5)
+    # Legend and title first: they move the constrained layout, and the line below is placed
+    # from the final positions of the axes.
+    handles = [Patch(facecolor=colors[m], edgecolor="black", linewidth=0.6, label=m) for m in models]
+    fig.legend(handles=handles, loc="outside right center", frameon=False, title="Model")
+    if title:
+        fig.suptitle(title)
     if "ct" in hyperparameters and n_rows > 1:
         # The paper separates the ct row (PSS-NMF models) from the others with a dashed line.
         row = hyperparameters.index("ct")
@@ -185,10 +191,6 @@ def validation_figure(
         y = (top + below) / 2
         fig.add_artist(Line2D([0.02, 0.98], [y, y], transform=fig.transFigure, color="#555555",
                               linestyle="--", linewidth=0.8))
-    handles = [Patch(facecolor=colors[m], edgecolor="black", linewidth=0.6, label=m) for m in models]
-    fig.legend(handles=handles, loc="outside right center", frameon=False, title="Model")
-    if title:
-        fig.suptitle(title)
     return fig, data
 
 

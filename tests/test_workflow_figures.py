@@ -1,0 +1,320 @@
+"""Every table and figure of the paper from one real workflow run (config/test.yaml), checked
+for content: the data behind each figure is recomputed here from the workflow's own inputs
+(membership, per-fit metrics, selection, model files, label tables) and compared.
+
+One module-scoped run of the whole workflow (~4-8 min on 2 shared cores), then the report.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from pssnmf.channels import SBS96
+from pssnmf.folds import load_fold
+
+PROJECT = Path(__file__).resolve().parents[1]
+SNAKEFILE = PROJECT / "Snakefile"
+TEST_CONFIG = PROJECT / "config" / "test.yaml"
+_CONFIG = yaml.safe_load(TEST_CONFIG.read_text())["experiment"]
+TASKS = _CONFIG["tasks"]
+SPLITS = _CONFIG["split_modes"]
+PROPORTIONS = [repr(float(p)) for p in _CONFIG["proportions"]]
+MODELS = _CONFIG["models"] + _CONFIG["pseudo_label_models"]
+MAIN_SPLIT = "grouped" if "grouped" in SPLITS else SPLITS[0]
+MAIN_FIGURES = ["fig02_validation", "fig15_18_validation_ur", "fig03_pseudo_labels", "fig05_pca",
+                "fig06_matched_similarity", "fig07_cosmic_similarity", "fig08_exposures",
+                *(f"sbs96/{m}" for m in MODELS)]
+EVERY_SPLIT_FIGURES = ["fig04_confusion", "fig04_confusion_ur", "fig10_14_pareto"]
+EXPLORATION = ["fig09ab_samples_per_cancer_type", "fig09c_clustermap_cell_lines",
+               "fig09d_clustermap_tcga", "fig09e_cell_lines_vs_tcga"]
+
+pytestmark = pytest.mark.slow
+
+
+def _snakemake(workdir: Path, *args: str, data_dir: Path) -> list[str]:
+    override = workdir / "local.yaml"
+    # The test config fetches through the real download rules from a folder mirror.
+    override.write_text(f"data:\n  mirror: {data_dir}\n")
+    return [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
+            *args, "--configfile", str(TEST_CONFIG), str(override)]
+
+
+def _run(cmd: list[str], log: Path, timeout: int = 1500) -> None:
+    with open(log, "w") as handle:
+        proc = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-60:])
+        raise AssertionError(f"snakemake failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, data_dir) -> Path:
+    workdir = tmp_path_factory.mktemp("figures_run")
+    _run(_snakemake(workdir, "--cores", "2", data_dir=data_dir), workdir / "snakemake.log")
+    return workdir
+
+
+def _figure_stems(workdir: Path) -> list[Path]:
+    stems = []
+    for task in TASKS:
+        for prop in PROPORTIONS:
+            for split in SPLITS:
+                base = workdir / "results" / "figures" / task / split / f"u{prop}"
+                names = EVERY_SPLIT_FIGURES + (MAIN_FIGURES if split == MAIN_SPLIT else [])
+                stems += [base / name for name in names]
+    stems += [workdir / "results" / "figures" / "cancer_type" / "data" / name for name in EXPLORATION]
+    return stems
+
+
+def _tsv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t")
+
+
+def _dir(workdir: Path, kind: str, task: str, split: str, prop: str) -> Path:
+    return workdir / "results" / kind / task / split / f"u{prop}"
+
+
+def _fits(folder: Path, pattern: str) -> pd.DataFrame:
+    """Per-fit metrics TSVs under ``folder`` (their .timings.tsv neighbours left out)."""
+    paths = [p for p in sorted(folder.glob(pattern)) if not p.name.endswith(".timings.tsv")]
+    assert paths, f"no {pattern} under {folder}"
+    return pd.concat([_tsv(p) for p in paths], ignore_index=True)
+
+
+def test_every_figure_has_png_svg_and_data(run: Path) -> None:
+    for stem in _figure_stems(run):
+        png = stem.with_name(stem.name + ".png")
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+        svg = stem.with_name(stem.name + ".svg").read_text()
+        assert svg.rstrip().endswith("</svg>"), stem
+        data = _tsv(stem.with_name(stem.name + ".tsv"))
+        assert len(data) > 0, f"{stem}.tsv has no rows"
+    for table in ["table2"] + [f"table{n}_{t}_{MAIN_SPLIT}" for n in (3, 4) for t in TASKS]:
+        assert len(_tsv(run / "results" / "tables" / f"{table}.tsv")) > 0
+        assert (run / "results" / "tables" / f"{table}.md").read_text().count("\n|") > 1
+    # Progress: each job's log names the files it wrote.
+    logs = list((run / "results" / "logs" / "figures").glob("*.log"))
+    assert logs and all(" wrote results/" in log.read_text() for log in logs)
+
+
+def test_confusion_counts_sum_to_the_test_set(run: Path) -> None:
+    for task in TASKS:
+        for split in SPLITS:
+            membership = pd.read_csv(run / "results" / "folds" / task / split / "membership.tsv", sep="\t",
+                                     dtype=str, keep_default_na=False)
+            for prop in PROPORTIONS:
+                test = membership[(membership["set"] == "test") & (membership["proportion"] == prop)
+                                  & (membership["truth"] != "")]
+                expected = test.groupby("source").size()
+                for name, models in (("fig04_confusion", ["S-NMF", "SS-NMF", "PSS-NMF"]),
+                                     ("fig04_confusion_ur", MODELS)):
+                    counts = _tsv(_dir(run, "figures", task, split, prop) / f"{name}.tsv")
+                    assert sorted(counts["model"].unique()) == sorted(m for m in models if m in MODELS)
+                    sums = counts.groupby(["model", "source"])["count"].sum()
+                    for (model, source), total in sums.items():
+                        assert total == expected[source], (task, split, model, source)
+                    # Each true class's row of percentages sums to 100.
+                    rows = counts.groupby(["model", "source", "truth"])["row_percent"].sum()
+                    assert np.allclose(rows, 100.0)
+                # The diagonal equals the correct predictions in the predictions file.
+                predictions = _tsv(_dir(run, "final", task, split, prop) / "PSS-NMF.predictions.tsv")
+                predictions = predictions[predictions["truth"].notna() & (predictions["replicate"] == 0)]
+                counts = _tsv(_dir(run, "figures", task, split, prop) / "fig04_confusion.tsv")
+                diagonal = counts[(counts["model"] == "PSS-NMF") & (counts["truth"] == counts["predicted"])]
+                assert diagonal["count"].sum() == (predictions["truth"] == predictions["predicted"]).sum()
+
+
+def _non_dominated(s: np.ndarray, a: np.ndarray) -> np.ndarray:
+    return np.array([not np.any((s >= s[i]) & (a >= a[i]) & ((s > s[i]) | (a > a[i]))) for i in range(len(s))])
+
+
+def test_pareto_points_are_non_dominated_and_match_the_selection(run: Path) -> None:
+    for task in TASKS:
+        for split in SPLITS:
+            for prop in PROPORTIONS:
+                points = _tsv(_dir(run, "figures", task, split, prop) / "fig10_14_pareto.tsv")
+                summary = _tsv(_dir(run, "select", task, split, prop) / "summary.tsv")
+                chosen = _tsv(_dir(run, "select", task, split, prop) / "chosen.tsv")
+                assert set(points["model"]) == set(MODELS)
+                for model, part in points.groupby("model"):
+                    pool = part[part["eligible"]] if part["eligible"].any() else part
+                    front = _non_dominated(pool["stability"].to_numpy(), pool["cell_line_accuracy"].to_numpy())
+                    assert set(pool.index[front]) == set(part.index[part["on_front"]]), (task, model)
+                keys = ["model", "K", "lambda_c", "lambda_l2", "ct"]
+                selection = summary.rename(columns={"confidence_threshold": "ct"})
+                # NaN ct (models without pseudo-labels) must match NaN ct.
+                merged = points.fillna({"ct": -1.0}).merge(selection.fillna({"ct": -1.0}), on=keys,
+                                                           how="inner", suffixes=("", "_selection"))
+                assert len(merged) == len(points) == len(summary)
+                assert np.allclose(merged["stability"], merged["mean_stability"])
+                assert np.allclose(merged["cell_line_accuracy"], merged["mean_cellline_accuracy"])
+                assert (merged["on_front"] == merged["on_front_selection"]).all()
+                starred = points[points["chosen"]].set_index("model")
+                assert set(starred.index) == set(chosen["model"])
+                for _, row in chosen.iterrows():
+                    assert starred.loc[row["model"], "K"] == row["K"]
+                    assert np.isclose(starred.loc[row["model"], "lambda_c"], row["lambda_c"])
+
+
+def test_table2_counts_equal_the_label_file(run: Path) -> None:
+    labels = _tsv(run / "results" / "data" / "tcga" / "ddr_status.tsv")
+    table = _tsv(run / "results" / "tables" / "table2.tsv").set_index("cancer_type")
+    hom = labels[["MMR", "BER", "HR"]] == "hom"
+    het = labels[["MMR", "BER", "HR"]] == "het"
+    n_hom = hom.sum(axis=1)
+    for cancer_type, rows in labels.groupby("cancer_type"):
+        row = table.loc[cancer_type]
+        idx = rows.index
+        assert row["TOT samples"] == len(rows)
+        for pathway in ("MMR", "BER", "HR"):
+            assert row[f"{pathway} hom"] == (hom.loc[idx, pathway] & (n_hom[idx] == 1)).sum()
+        assert row["multiple hom"] == (n_hom[idx] > 1).sum()
+        assert row["TOT control"] == ((n_hom[idx] == 0) & ~het.loc[idx].any(axis=1)).sum()
+        only_hr_mmr = (n_hom[idx] == 0) & het.loc[idx, "HR"] & het.loc[idx, "MMR"] & ~het.loc[idx, "BER"]
+        assert row["HR & MMR het"] == only_hr_mmr.sum()
+    assert table.loc["All", "TOT samples"] == len(labels)
+
+
+def test_sbs96_data_equal_the_final_signatures(run: Path) -> None:
+    from pssnmf.model import load_model
+
+    for task in TASKS:
+        for prop in PROPORTIONS:
+            for model in MODELS:
+                files = sorted((_dir(run, "final", task, MAIN_SPLIT, prop) / f"{model}.models").glob("*.npz"))
+                signatures = load_model(files[0]).signatures_
+                data = _tsv(_dir(run, "figures", task, MAIN_SPLIT, prop) / "sbs96" / f"{model}.tsv")
+                assert list(data["channel"][:96]) == list(SBS96)
+                weights = data["weight"].to_numpy().reshape(signatures.shape)
+                expected = signatures / signatures.sum(axis=1, keepdims=True)
+                assert np.allclose(weights, expected, rtol=1e-12, atol=1e-15), (task, model)
+
+
+def test_pseudo_label_figure_and_tables_agree_with_the_fits(run: Path) -> None:
+    for task in TASKS:
+        fits = pd.concat([_fits(_dir(run, "fits", task, MAIN_SPLIT, prop) / m, "ct_fold*.tsv")
+                          for prop in PROPORTIONS for m in _CONFIG["pseudo_label_models"]])
+        table3 = _tsv(run / "results" / "tables" / f"table3_{task}_{MAIN_SPLIT}.tsv")
+        counted = table3.filter(like="pseudo_labelled_").to_numpy().sum()
+        assert counted == fits["n_pseudo_labels"].sum()
+        assert sorted(table3["ct"]) == sorted(fits["confidence_threshold"].unique())
+        for prop in PROPORTIONS:
+            figure = _tsv(_dir(run, "figures", task, MAIN_SPLIT, prop) / "fig03_pseudo_labels.tsv")
+            part = fits[fits["proportion"] == float(prop)]
+            per_model = figure.groupby("model")[["n_true", "n_false", "n_unknown"]].sum().sum(axis=1)
+            assert per_model.to_dict() == part.groupby("model")["n_pseudo_labels"].sum().to_dict()
+            judged = figure.groupby("model")[["n_true", "n_false"]].sum().sum(axis=1)
+            assert judged.to_dict() == part.groupby("model")["n_pseudo_labels_with_truth"].sum().to_dict()
+        # Table 4: the mean TCGA probability of each model at its chosen point, over the folds.
+        table4 = _tsv(run / "results" / "tables" / f"table4_{task}_{MAIN_SPLIT}.tsv")
+        for prop in PROPORTIONS:
+            chosen = _tsv(_dir(run, "select", task, MAIN_SPLIT, prop) / "chosen.tsv")
+            for _, row in chosen.iterrows():
+                pattern = "ct_fold*.tsv" if row["model"].startswith("PSS") else f"K{row['K']}_fold*.tsv"
+                fold_fits = _fits(_dir(run, "fits", task, MAIN_SPLIT, prop) / row["model"], pattern)
+                at = fold_fits[np.isclose(fold_fits["lambda_c"], row["lambda_c"])
+                               & np.isclose(fold_fits["lambda_l2"], row["lambda_l2"])]
+                if row["model"].startswith("PSS"):
+                    at = at[np.isclose(at["confidence_threshold"], row["confidence_threshold"])]
+                shown = table4[(table4["model"] == row["model"]) & np.isclose(table4["proportion"], float(prop))]
+                if row["model"].startswith("PSS"):
+                    shown = shown[np.isclose(shown["ct"], row["confidence_threshold"])]
+                assert len(shown) == 1 and shown["n_fits"].iat[0] == len(at) == _CONFIG["folds"]["n_folds"]
+                assert np.isclose(shown["mean_tcga_probability"].iat[0], at["tcga_mean_max_probability"].mean())
+
+
+def test_validation_boxes_summarise_the_fits(run: Path) -> None:
+    for task in TASKS:
+        for prop in PROPORTIONS:
+            data = _tsv(_dir(run, "figures", task, MAIN_SPLIT, prop) / "fig15_18_validation_ur.tsv")
+            base = _dir(run, "fits", task, MAIN_SPLIT, prop)
+            fits = _fits(base, "*/*_fold*.tsv")
+            assert set(data["model"]) == set(MODELS)
+            by_k = data[(data["hyperparameter"] == "K") & (data["metric"] == "cell_line_accuracy")]
+            for (model, k), rows in by_k.groupby(["model", "value"]):
+                values = fits[(fits["model"] == model) & (fits["K"] == k)]["cellline_accuracy"]
+                assert sorted(rows["score"]) == pytest.approx(sorted(values))
+                assert rows["median"].iat[0] == pytest.approx(np.median(values))
+
+
+def test_signature_figures_match_the_models(run: Path) -> None:
+    from pssnmf.model import load_model
+
+    cosmic = pd.read_csv(run / "results" / "data" / "cosmic" / "COSMIC_v3.4_SBS_GRCh37.txt", sep="\t",
+                         index_col=0)
+    for task in TASKS:
+        for prop in PROPORTIONS:
+            figures = _dir(run, "figures", task, MAIN_SPLIT, prop)
+            sigs = {m: load_model(sorted((_dir(run, "final", task, MAIN_SPLIT, prop) / f"{m}.models")
+                                         .glob("*.npz"))[0]) for m in MODELS}
+            names = [f"Signature {chr(65 + k)}" for k in range(sigs["S-NMF"].signatures_.shape[0])]
+
+            def unit(rows):
+                return rows / np.linalg.norm(rows, axis=-1, keepdims=True)
+
+            fig6 = _tsv(figures / "fig06_matched_similarity.tsv")
+            a, b = unit(sigs["S-NMF"].signatures_), unit(sigs["PSS-NMF"].signatures_)
+            for _, row in fig6.iterrows():
+                i, j = names.index(row["signature_a"]), names.index(row["signature_b"])
+                assert row["cosine"] == pytest.approx(a[i] @ b[j])
+            matched = fig6[fig6["matched"]]
+            assert matched["signature_a"].is_unique and matched["signature_b"].is_unique
+            assert len(matched) == len(names)
+            fig7 = _tsv(figures / "fig07_cosmic_similarity.tsv")
+            for _, row in fig7.sample(n=min(20, len(fig7)), random_state=0).iterrows():
+                learned = unit(sigs[row["model"]].signatures_[names.index(row["signature"])])
+                reference = unit(cosmic[row["cosmic"]].reindex(list(SBS96)).to_numpy())
+                assert row["cosine"] == pytest.approx(learned @ reference)
+            # Fig. 8: each shown sample's relative exposures sum to 1 and equal the model's
+            # NNLS exposures of its profile.
+            fig8 = _tsv(figures / "fig08_exposures.tsv")
+            sums = fig8.groupby(["model", "sample"])["shown"].sum()
+            assert np.allclose(sums[sums > 0], 1.0)
+            fold = load_fold(run / "results" / "folds" / task / MAIN_SPLIT, float(prop), "test")
+            position = {r: i for i, r in enumerate(fold.eval["row_id"])}
+            sample = fig8["sample"].iat[0]
+            exposures = sigs["PSS-NMF"].transform(fold.X_eval[[position[sample]]])[0]
+            shown = fig8[(fig8["model"] == "PSS-NMF") & (fig8["sample"] == sample)].set_index("signature")
+            assert np.allclose(shown.loc[names, "exposure"], exposures)
+            # Fig. 5: one point per training row of the final fit, by source.
+            pca = _tsv(figures / "fig05_pca.tsv")
+            assert len(pca) == len(fold.train)
+            assert pca["source"].value_counts().to_dict() == fold.train["source"].value_counts().to_dict()
+
+
+def test_exploration_counts_equal_the_data_tables(run: Path) -> None:
+    data = run / "results" / "data"
+    counts = _tsv(run / "results" / "figures" / "cancer_type" / "data" / "fig09ab_samples_per_cancer_type.tsv")
+    for source, table in (("cell_line", "cell_lines"), ("tcga", "tcga")):
+        expected = _tsv(data / table / "samples.tsv")["cancer_type"].value_counts()
+        shown = counts[counts["source"] == source].set_index("cancer_type")["n_samples"]
+        assert shown.to_dict() == {t: expected[t] for t in shown.index}
+    selection = _tsv(data / "cancer_type" / "selection.tsv").set_index("cancer_type")
+    cross = _tsv(run / "results" / "figures" / "cancer_type" / "data" / "fig09e_cell_lines_vs_tcga.tsv")
+    types = (data / "cancer_type" / "types.txt").read_text().split()
+    assert set(cross.iloc[:, 2]) == set(types) and len(cross) == len(types) ** 2
+    clustermap = _tsv(run / "results" / "figures" / "cancer_type" / "data" / "fig09c_clustermap_cell_lines.tsv")
+    assert set(clustermap["cancer_type_a"]) == set(selection.index[selection["candidate"]])
+
+
+def test_report_holds_every_figure_and_table(run: Path, data_dir: Path) -> None:
+    report = run / "report.zip"
+    _run(_snakemake(run, "--report", str(report), data_dir=data_dir), run / "report.log", timeout=600)
+    with zipfile.ZipFile(report) as archive:
+        names = archive.namelist()
+    # Names repeat across tasks and splits, so compare how many of each the report holds.
+    held = Counter(Path(n).name for n in names if n.endswith((".png", ".tsv")))
+    expected = Counter(f"{stem.name}.png" for stem in _figure_stems(run))
+    for name, count in expected.items():
+        assert held[name] == count, f"report holds {held[name]} of {count} {name}"
+    for table in ["table1.tsv", "table2.tsv"] + [f"table{n}_{t}_{MAIN_SPLIT}.tsv" for n in (3, 4) for t in TASKS]:
+        assert held[table] == 1, table
