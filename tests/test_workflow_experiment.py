@@ -1,0 +1,191 @@
+"""The experiment end to end, for real: config/test.yaml on the real data, through every stage.
+
+One run with ``--cores 2`` makes the data and Table 1; a second run with ``--cores 1`` is
+killed midway (SIGKILL, the whole process group), restarted, and must redo nothing it had
+finished and end with the same results, bit for bit; a third runs every job through a real
+SLURM controller on localhost (started by ``.ci/slurm-up.sh``) and must give the same Table 1.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pssnmf.channels import SBS96  # noqa: F401  (the package must import before Snakemake runs)
+
+PROJECT = Path(__file__).resolve().parents[1]
+SNAKEFILE = PROJECT / "Snakefile"
+TEST_CONFIG = PROJECT / "config" / "test.yaml"
+# The experiment's own targets: the determinism runs build these, not the figures.
+EXPERIMENT_TARGETS = ("results/tables/table1.tsv", "results/tables/table1.md")
+
+pytestmark = pytest.mark.slow
+
+
+def _snakemake(workdir: Path, *args: str, data_dir: Path, **popen) -> list[str]:
+    override = workdir / "local.yaml"
+    # The test config fetches through the real download rules from a folder mirror.
+    override.write_text(f"data:\n  mirror: {data_dir}\n")
+    return [
+        sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
+        *args, "--configfile", str(TEST_CONFIG), str(override),
+    ]
+
+
+def _run(cmd: list[str], log: Path, timeout: int = 900) -> None:
+    with open(log, "w") as handle:
+        proc = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-60:])
+        raise AssertionError(f"snakemake failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
+
+
+def _result_files(workdir: Path) -> dict[str, Path]:
+    """Every results file whose bytes must not depend on how the jobs were run.
+
+    Timings (``*.timings.tsv``) and logs hold wall-clock seconds and are left out.
+    """
+    out = {}
+    for sub in ("folds", "fits", "select", "final"):
+        for path in sorted((workdir / "results" / sub).rglob("*")):
+            if path.is_file() and not path.name.endswith(".timings.tsv"):
+                out[str(path.relative_to(workdir))] = path
+    for name in EXPERIMENT_TARGETS:
+        out[name] = workdir / name
+    return out
+
+
+def _assert_same_results(a: Path, b: Path) -> None:
+    files_a, files_b = _result_files(a), _result_files(b)
+    assert sorted(files_a) == sorted(files_b), (
+        f"different result files: only in {a}: {sorted(set(files_a) - set(files_b))[:5]}, "
+        f"only in {b}: {sorted(set(files_b) - set(files_a))[:5]}"
+    )
+    differ = [name for name in files_a if not filecmp.cmp(files_a[name], files_b[name], shallow=False)]
+    assert not differ, f"{len(differ)} result files differ between {a} and {b}, e.g. {differ[:5]}"
+
+
+def _seed_data(source: Path, target: Path) -> None:
+    """Give a run the data stage's outputs of an earlier run (copied with their times)."""
+    for sub in ("results/data", "results/downloads"):
+        if (source / sub).exists():
+            shutil.copytree(source / sub, target / sub)
+
+
+@pytest.fixture(scope="module")
+def cores2_run(tmp_path_factory, data_dir) -> Path:
+    workdir = tmp_path_factory.mktemp("cores2")
+    _run(_snakemake(workdir, "--cores", "2", data_dir=data_dir), workdir / "snakemake.log")
+    return workdir
+
+
+def test_table1_covers_every_task_model_and_split(cores2_run: Path) -> None:
+    table = pd.read_csv(cores2_run / "results/tables/table1.tsv", sep="\t")
+    models = ["S-NMF", "SS-NMF", "SS-NMF-UR", "PSS-NMF", "PSS-NMF-UR"]
+    combos = set(zip(table["task"], table["split_mode"], table["model"]))
+    expected = {(t, s, m) for t in ("ddrd", "cancer_type") for s in ("grouped", "paper") for m in models}
+    assert combos == expected, f"Table 1 rows: {sorted(combos)}"
+    # Scores are real fractions with intervals around them, never NaN for the chosen models.
+    for column in ("stability", "cellline_f1", "tcga_f1"):
+        assert table[column].between(0, 1).all(), table[[column]]
+        low, high = table[f"{column}_low"], table[f"{column}_high"]
+        assert ((low <= table[column] + 1e-12) & (table[column] <= high + 1e-12)).all(), column
+    assert (cores2_run / "results/tables/table1.md").read_text().count("|") > 100
+
+
+def test_final_predictions_match_the_test_set(cores2_run: Path) -> None:
+    """Every test-set row of the folds is predicted once by each final model, with its truth."""
+    for task in ("ddrd", "cancer_type"):
+        membership = pd.read_csv(cores2_run / f"results/folds/{task}/grouped/membership.tsv", sep="\t",
+                                 dtype=str, keep_default_na=False)
+        test_rows = membership[(membership["set"] == "test") & (membership["proportion"] == "0.5")]
+        predictions = pd.read_csv(cores2_run / f"results/final/{task}/grouped/u0.5/SS-NMF.predictions.tsv",
+                                  sep="\t", dtype={"row_id": str})
+        assert sorted(predictions["row_id"]) == sorted(test_rows["row_id"])
+        probabilities = predictions.filter(like="probability_")
+        assert (probabilities.sum(axis=1) - 1).abs().max() < 1e-9
+
+
+def _finished_outputs(log: Path, workdir: Path) -> list[Path]:
+    """Outputs of the jobs that Snakemake's log reports finished (``Finished jobid: N``)."""
+    outputs: dict[str, list[str]] = {}
+    pending: list[str] = []
+    finished: list[Path] = []
+    for line in log.read_text().splitlines():
+        text = line.strip()
+        if text.startswith("output:"):
+            pending = [item.strip() for item in text[len("output:"):].split(",")]
+        elif text.startswith("jobid:"):
+            outputs[text.split(":", 1)[1].strip()] = pending
+            pending = []
+        elif text.startswith("Finished jobid:"):
+            jobid = text.split(":", 1)[1].split("(")[0].strip()
+            finished += [workdir / name for name in outputs.get(jobid, [])]
+    return [path for path in finished if path.is_file()]
+
+
+def test_killed_run_resumes_without_redoing_work(cores2_run: Path, tmp_path: Path, data_dir: Path) -> None:
+    """--cores 1, SIGKILL midway, restart: finished jobs are not redone; results equal --cores 2's."""
+    workdir = tmp_path / "cores1"
+    workdir.mkdir()
+    _seed_data(cores2_run, workdir)
+    cmd = _snakemake(workdir, *EXPERIMENT_TARGETS, "--cores", "1", "--rerun-triggers", "mtime",
+                     data_dir=data_dir)
+    first = workdir / "first.log"
+    log = open(first, "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    fits = workdir / "results" / "fits"
+    deadline = time.monotonic() + 600
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if fits.exists() and len(list(fits.rglob("K*_fold*.tsv"))) >= 6:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the run ended before it could be killed midway"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+        log.close()
+    finished = {p: p.stat().st_mtime_ns for p in _finished_outputs(first, workdir) if "fits" in p.parts}
+    assert finished, f"no fit job had finished before the kill:\n{first.read_text()[-2000:]}"
+
+    subprocess.run(_snakemake(workdir, "--unlock", data_dir=data_dir), check=True, capture_output=True)
+    _run(cmd + ["--rerun-incomplete"], workdir / "second.log")
+    redone = [str(p) for p, mtime in finished.items() if p.stat().st_mtime_ns != mtime]
+    assert not redone, f"outputs of finished jobs were redone after the restart: {redone[:5]}"
+    _assert_same_results(cores2_run, workdir)
+
+
+def _slurm_up() -> bool:
+    if shutil.which("sbatch") is None:
+        return False
+    probe = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True)
+    return probe.returncode == 0 and any(s.strip() in ("idle", "mix", "alloc") for s in probe.stdout.split())
+
+
+@pytest.mark.slurm
+def test_slurm_run_gives_the_same_results(cores2_run: Path, tmp_path: Path, data_dir: Path) -> None:
+    if not _slurm_up():
+        if os.environ.get("PSSNMF_REQUIRE_SLURM"):
+            pytest.fail("PSSNMF_REQUIRE_SLURM is set but no SLURM controller answers on localhost")
+        pytest.skip("no SLURM controller on localhost (start one with .ci/slurm-up.sh, as root)")
+    workdir = tmp_path / "slurm"
+    workdir.mkdir()
+    _seed_data(cores2_run, workdir)
+    cmd = _snakemake(
+        workdir, *EXPERIMENT_TARGETS, "--workflow-profile", str(PROJECT / "workflow/profiles/slurm"), "--jobs", "4",
+        "--rerun-triggers", "mtime", data_dir=data_dir,
+    )
+    _run(cmd, workdir / "snakemake.log", timeout=1200)
+    submitted = (workdir / "snakemake.log").read_text().count("has been submitted with SLURM jobid")
+    assert submitted > 0, "no job went through SLURM"
+    _assert_same_results(cores2_run, workdir)
