@@ -129,3 +129,14 @@ def data_mirror_url(data_dir):
     url, stop = start_http_server(data_dir)
     yield url
     stop()
+
+
+@pytest.fixture(scope="session")
+def workflow_run(tmp_path_factory, data_dir) -> Path:
+    """One real run of the whole workflow on config/test.yaml (``--cores 2``), shared by the
+    workflow tests: data through the download rules, folds, fits, selection, Table 1, figures."""
+    from _workflow import run_snakemake, snakemake_command
+
+    workdir = tmp_path_factory.mktemp("workflow_run")
+    run_snakemake(snakemake_command(workdir, "--cores", "2", data_dir=data_dir), workdir / "snakemake.log")
+    return workdir

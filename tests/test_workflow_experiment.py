@@ -13,40 +13,22 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from pssnmf.channels import SBS96  # noqa: F401  (the package must import before Snakemake runs)
+from _workflow import PROJECT, run_snakemake, snakemake_command
 
-PROJECT = Path(__file__).resolve().parents[1]
-SNAKEFILE = PROJECT / "Snakefile"
-TEST_CONFIG = PROJECT / "config" / "test.yaml"
 # The experiment's own targets: the determinism runs build these, not the figures.
 EXPERIMENT_TARGETS = ("results/tables/table1.tsv", "results/tables/table1.md")
 
 pytestmark = pytest.mark.slow
 
 
-def _snakemake(workdir: Path, *args: str, data_dir: Path, **popen) -> list[str]:
-    override = workdir / "local.yaml"
-    # The test config fetches through the real download rules from a folder mirror.
-    override.write_text(f"data:\n  mirror: {data_dir}\n")
-    return [
-        sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
-        *args, "--configfile", str(TEST_CONFIG), str(override),
-    ]
-
-
-def _run(cmd: list[str], log: Path, timeout: int = 900) -> None:
-    with open(log, "w") as handle:
-        proc = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
-    if proc.returncode != 0:
-        tail = "\n".join(log.read_text().splitlines()[-60:])
-        raise AssertionError(f"snakemake failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
+_snakemake = snakemake_command
+_run = run_snakemake
 
 
 def _result_files(workdir: Path) -> dict[str, Path]:
@@ -82,10 +64,9 @@ def _seed_data(source: Path, target: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def cores2_run(tmp_path_factory, data_dir) -> Path:
-    workdir = tmp_path_factory.mktemp("cores2")
-    _run(_snakemake(workdir, "--cores", "2", data_dir=data_dir), workdir / "snakemake.log")
-    return workdir
+def cores2_run(workflow_run: Path) -> Path:
+    """The session's one real ``--cores 2`` run of the whole workflow (tests/conftest.py)."""
+    return workflow_run
 
 
 def test_table1_covers_every_task_model_and_split(cores2_run: Path) -> None:

@@ -7,8 +7,6 @@ One module-scoped run of the whole workflow (~4-8 min on 2 shared cores), then t
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -20,6 +18,8 @@ import yaml
 
 from pssnmf.channels import SBS96
 from pssnmf.folds import load_fold
+
+from _workflow import run_snakemake, snakemake_command
 
 PROJECT = Path(__file__).resolve().parents[1]
 SNAKEFILE = PROJECT / "Snakefile"
@@ -40,27 +40,14 @@ EXPLORATION = ["fig09ab_samples_per_cancer_type", "fig09c_clustermap_cell_lines"
 pytestmark = pytest.mark.slow
 
 
-def _snakemake(workdir: Path, *args: str, data_dir: Path) -> list[str]:
-    override = workdir / "local.yaml"
-    # The test config fetches through the real download rules from a folder mirror.
-    override.write_text(f"data:\n  mirror: {data_dir}\n")
-    return [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
-            *args, "--configfile", str(TEST_CONFIG), str(override)]
-
-
-def _run(cmd: list[str], log: Path, timeout: int = 1500) -> None:
-    with open(log, "w") as handle:
-        proc = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, timeout=timeout)
-    if proc.returncode != 0:
-        tail = "\n".join(log.read_text().splitlines()[-60:])
-        raise AssertionError(f"snakemake failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
+_snakemake = snakemake_command
+_run = run_snakemake
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, data_dir) -> Path:
-    workdir = tmp_path_factory.mktemp("figures_run")
-    _run(_snakemake(workdir, "--cores", "2", data_dir=data_dir), workdir / "snakemake.log")
-    return workdir
+def run(workflow_run: Path) -> Path:
+    """The session's one real workflow run (tests/conftest.py)."""
+    return workflow_run
 
 
 def _figure_stems(workdir: Path) -> list[Path]:
