@@ -1,0 +1,272 @@
+"""``IntegratedNMF``: S-NMF, SS-NMF, PSS-NMF and their U.R. variants as one estimator (section 2.1)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ..channels import SBS96, normalize_channel
+from .consensus import consensus_signatures, stability
+from .nnls import nnls_exposures
+from .refit import matched_weights, refit_weights
+from .training import train_restarts
+from .updates import probabilities
+
+MODES = ("supervised", "semi_supervised", "pseudo_labeling")
+N_CHANNELS = len(SBS96)
+_CONSENSUS_STARTS = 10
+
+
+class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
+    """Integrated NMF: X ~ E S with a softmax classifier Yhat = softmax(E W) on the exposures.
+
+    Parameters
+    ----------
+    n_signatures : int
+        K, the number of signatures (1 <= K <= 96, and K < the number of training rows).
+    mode : {"supervised", "semi_supervised", "pseudo_labeling"}
+        S-NMF (labelled rows only; unlabelled rows of X are ignored), SS-NMF (unlabelled rows in the
+        factorisation only) or PSS-NMF (SS-NMF plus Algorithm 1).
+    unlabeled_regularization : bool
+        U.R. (eq. 8): unlabelled rows not yet pseudo-labelled count in the cross-entropy with an
+        all-zero target (l_n = 1).  Ignored by ``mode="supervised"``.
+    confidence_threshold : float in [0, 1]
+        ct of Algorithm 1 (pseudo_labeling only).
+    lambda_c : float >= 0
+        Classification strength, in the paper's scale (the values of its grid and Table 1):
+        L = ||X - ES||^2 + lambda_c L_c with L_c summed over rows (eq. 4).  The E update (eq. 6)
+        uses it as written, row by row.  In SPEC's averaged notation, lambda_c = lambda_c_lib / n_l.
+    lambda_l2 : float >= 0
+        L2 strength on W, in the paper's scale (eq. 3); SPEC's averaged lambda_l2_lib = lambda_l2 / n_l.
+    mu_w : float > 0
+        W learning rate in this library's scale: the W gradient is averaged over the n_l rows with
+        l = 1, so ``mu_w = mu_W_paper * n_l`` (eq. 7 with mu_W_paper = mu_w / n_l).  The paper's
+        code used mu_W_paper = 5e-3 with a summed gradient; SPEC "Stability" (c).
+    n_restarts : int >= 1
+        Seeded restarts, all trained together; their signatures are clustered into the consensus.
+    tol : float >= 0
+        Converged when the relative change of the loss between checks (every 10 epochs) stays
+        under ``tol`` for two consecutive checks.  0 never converges (runs ``max_epochs``).
+    min_epochs, max_epochs : int
+        A restart stops when converged (with no new pseudo-labels) after at least ``min_epochs``,
+        or at ``max_epochs``.
+    random_state : int or None
+        Seeds everything: restart initialisations, pseudo-label choices, consensus starts.
+    dtype : {"float64", "float32"}
+        Precision of the training updates.  Losses, consensus, refit and NNLS are always float64.
+
+    Inputs: X (n_samples, 96) non-negative counts or proportions; every row is divided by its sum
+    (an all-zero row is an error).  A DataFrame's columns must be the SBS96 channels in COSMIC
+    order.  y: class labels; unlabelled rows are -1 (numbers) or None / "" / NaN.
+    """
+
+    def __init__(self, n_signatures=6, mode="pseudo_labeling", unlabeled_regularization=False,
+                 confidence_threshold=0.6, lambda_c=0.1, lambda_l2=1e-4, mu_w=0.2, n_restarts=10,
+                 tol=1e-3, min_epochs=200, max_epochs=5000, random_state=0, dtype="float64"):
+        self.n_signatures = n_signatures
+        self.mode = mode
+        self.unlabeled_regularization = unlabeled_regularization
+        self.confidence_threshold = confidence_threshold
+        self.lambda_c = lambda_c
+        self.lambda_l2 = lambda_l2
+        self.mu_w = mu_w
+        self.n_restarts = n_restarts
+        self.tol = tol
+        self.min_epochs = min_epochs
+        self.max_epochs = max_epochs
+        self.random_state = random_state
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ validation
+    def _validate_params(self):
+        """Check every hyperparameter; raise ValueError naming it and what was expected."""
+
+        def integer(name, low, high=None):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low or (
+                high is not None and value > high
+            ):
+                span = f">= {low}" if high is None else f"in [{low}, {high}]"
+                raise ValueError(f"{name} must be an integer {span}; got {value!r}")
+
+        def real(name, low, high=None, low_open=False):
+            value = getattr(self, name)
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+            ok = ok and (value > low if low_open else value >= low) and (high is None or value <= high)
+            if not ok:
+                span = (f"> {low}" if low_open else f">= {low}") + ("" if high is None else f" and <= {high}")
+                raise ValueError(f"{name} must be a finite number {span}; got {value!r}")
+
+        integer("n_signatures", 1, N_CHANNELS)
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}")
+        if not isinstance(self.unlabeled_regularization, (bool, np.bool_)):
+            raise ValueError(f"unlabeled_regularization must be True or False; got {self.unlabeled_regularization!r}")
+        real("confidence_threshold", 0.0, 1.0)
+        real("lambda_c", 0.0)
+        real("lambda_l2", 0.0)
+        real("mu_w", 0.0, low_open=True)
+        integer("n_restarts", 1)
+        real("tol", 0.0)
+        integer("min_epochs", 0)
+        integer("max_epochs", 1)
+        if self.min_epochs > self.max_epochs:
+            raise ValueError(f"min_epochs ({self.min_epochs}) must not exceed max_epochs ({self.max_epochs})")
+        if self.random_state is not None:
+            integer("random_state", 0)
+        if self.dtype not in ("float64", "float32"):
+            raise ValueError(f"dtype must be 'float64' or 'float32'; got {self.dtype!r}")
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y):
+        """Train the restarts, build the consensus signatures, refit E and W.  Returns self."""
+        self._validate_params()
+        profiles = _as_profiles(X)
+        class_codes, classes = _encode_labels(y, profiles.shape[0])
+        training_rows = np.flatnonzero(class_codes >= 0) if self.mode == "supervised" else np.arange(len(profiles))
+        if self.n_signatures >= training_rows.size:
+            raise ValueError(
+                f"n_signatures ({self.n_signatures}) must be smaller than the number of training rows "
+                f"({training_rows.size}{' labelled' if self.mode == 'supervised' else ''})"
+            )
+        seeds = np.random.SeedSequence(self.random_state)
+        restart_seeds, consensus_seed = seeds.spawn(2)
+        rngs = [np.random.default_rng(s) for s in restart_seeds.spawn(self.n_restarts)]
+        results = train_restarts(
+            profiles[training_rows], class_codes[training_rows], len(classes),
+            n_signatures=self.n_signatures,
+            pseudo_labeling=self.mode == "pseudo_labeling",
+            unlabeled_regularization=bool(self.unlabeled_regularization) and self.mode != "supervised",
+            confidence_threshold=self.confidence_threshold, lambda_c=self.lambda_c,
+            lambda_l2=self.lambda_l2, mu_w=self.mu_w, tol=self.tol, min_epochs=self.min_epochs,
+            max_epochs=self.max_epochs, rngs=rngs, dtype=self.dtype,
+        )
+        self.classes_ = classes
+        self.n_features_in_ = N_CHANNELS
+        self.restart_signatures_ = np.stack([r.signatures for r in results])
+        self.loss_history_ = [r.loss_history for r in results]
+        self.n_epochs_ = np.array([r.n_epochs for r in results])
+        self.pseudo_labels_ = pd.DataFrame(
+            [
+                (restart, int(training_rows[row]), classes[column], n_epoch, probability)
+                for restart, result in enumerate(results)
+                for row, column, n_epoch, probability in result.pseudo_labels
+            ],
+            columns=["restart", "sample", "label", "epoch", "probability"],
+        ).astype({"restart": int, "sample": int, "epoch": int, "probability": float})
+
+        centroids, cluster_labels, distance = consensus_signatures(
+            self.restart_signatures_, n_starts=_CONSENSUS_STARTS, random_state=np.random.default_rng(consensus_seed)
+        )
+        self.signatures_ = centroids
+        self.signature_names_ = signature_names(self.n_signatures)
+        self.restart_clusters_ = cluster_labels
+        self.stability_ = stability(self.restart_signatures_, cluster_labels)
+        # The restart closest to the consensus lends its pseudo-labels to the consensus model.
+        self.consensus_restart_ = int(np.argmin(distance))
+        chosen = results[self.consensus_restart_]
+
+        self.training_exposures_ = nnls_exposures(profiles, self.signatures_)
+        self.weights_ = refit_weights(
+            self.training_exposures_[training_rows],
+            matched_weights(np.stack([r.weights for r in results]), cluster_labels),
+            chosen.targets, chosen.label_mask,
+            mu_w=self.mu_w, lambda_l2=self.lambda_l2, tol=self.tol, max_epochs=self.max_epochs,
+        )
+        return self
+
+    # ------------------------------------------------------------------ prediction
+    def transform(self, X):
+        """Exposures (n_samples, K) by NNLS on the fixed consensus signatures (rows normalised)."""
+        check_is_fitted(self, "signatures_")
+        return nnls_exposures(_as_profiles(X), self.signatures_)
+
+    def predict_proba(self, X):
+        """softmax(E W), (n_samples, O), columns in ``classes_`` order."""
+        check_is_fitted(self, "weights_")
+        return probabilities(self.transform(X), self.weights_)
+
+    def predict(self, X):
+        """The class of highest probability, from ``classes_``."""
+        probabilities = self.predict_proba(X)
+        return self.classes_[np.argmax(probabilities, axis=1)]
+
+    @property
+    def consensus_pseudo_labels_(self):
+        """The pseudo-labels of the consensus model: those of ``consensus_restart_``."""
+        check_is_fitted(self, "pseudo_labels_")
+        return self.pseudo_labels_[self.pseudo_labels_["restart"] == self.consensus_restart_]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.target_tags.required = True
+        return tags
+
+
+def signature_names(n_signatures):
+    """Default names of the learned signatures: "Signature A", "Signature B", ..."""
+    return [f"Signature {chr(ord('A') + k)}" if k < 26 else f"Signature {k + 1}" for k in range(n_signatures)]
+
+
+def _as_profiles(X):
+    """(n_samples, 96) float64 proportions; a clear ValueError for anything else."""
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError("X: sparse input is not supported; pass a dense (n_samples, 96) array")
+    if hasattr(X, "columns"):
+        try:
+            channels = [normalize_channel(c) for c in X.columns]
+        except ValueError as error:
+            raise ValueError(f"X: a column is not an SBS96 channel: {error}") from None
+        if channels != list(SBS96):
+            raise ValueError("X: the columns must be the 96 SBS96 channels in COSMIC order (pssnmf.channels.SBS96)")
+    try:
+        profiles = np.array(X, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"X must be a numeric (n_samples, 96) array: {error}") from None
+    if profiles.ndim == 2 and not np.isfinite(profiles).all():
+        row = int(np.flatnonzero(~np.isfinite(profiles).all(axis=1))[0])
+        raise ValueError(f"X row {row} holds a NaN or infinite value (Input contains NaN or infinity)")
+    if profiles.ndim != 2 or profiles.shape[1] != N_CHANNELS:
+        raise ValueError(f"X must have shape (n_samples, 96), one column per SBS96 channel; got {profiles.shape}")
+    if profiles.shape[0] == 0:
+        raise ValueError("X has no rows")
+    if (profiles < 0).any():
+        row = int(np.flatnonzero((profiles < 0).any(axis=1))[0])
+        raise ValueError(f"X row {row} holds a negative value; profiles must be non-negative")
+    totals = profiles.sum(axis=1, keepdims=True)
+    if (totals == 0).any():
+        row = int(np.flatnonzero(totals[:, 0] == 0)[0])
+        raise ValueError(f"X row {row} is all zero: a profile needs at least one mutation")
+    return profiles / totals
+
+
+def _is_unlabelled(value):
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return value == ""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return bool(np.isnan(value)) or value == -1
+    return False
+
+
+def _encode_labels(y, n_samples):
+    """Class column of every row (-1 unlabelled) and the sorted labelled classes."""
+    values = list(y.tolist() if hasattr(y, "tolist") else y)
+    if len(values) != n_samples:
+        raise ValueError(f"y has {len(values)} labels but X has {n_samples} rows")
+    unlabelled = np.array([_is_unlabelled(v) for v in values], dtype=bool)
+    known = [v for v, u in zip(values, unlabelled) if not u]
+    if len({type(v) is str for v in known}) > 1:
+        raise ValueError("y mixes text and numeric labels; use one kind (unlabelled: -1, None or '')")
+    classes = np.unique(np.asarray(known)) if known else np.asarray([])
+    if classes.size < 2:
+        raise ValueError(f"y must hold at least 2 labelled classes; got {classes.size} ({classes.tolist()})")
+    codes = np.full(n_samples, -1, dtype=np.intp)
+    codes[~unlabelled] = np.searchsorted(classes, np.asarray(known))
+    return codes, classes

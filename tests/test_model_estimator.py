@@ -1,0 +1,248 @@
+"""IntegratedNMF: validation, hard inputs, determinism, threads, persistence, scikit-learn API."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from pssnmf.model import IntegratedNMF, load_model, save_model
+
+
+def _data(seed=0, n_labelled=60, n_unlabelled=60, n_classes=3, k=4):
+    """Counts from k random sparse signatures; the class decides which signature dominates."""
+    rng = np.random.default_rng(seed)
+    signatures = rng.random((k, 96)) ** 4
+    signatures /= signatures.sum(axis=1, keepdims=True)
+    n = n_labelled + n_unlabelled
+    classes = rng.integers(0, n_classes, n)
+    exposures = rng.random((n, k)) * 0.3
+    exposures[np.arange(n), classes] += 1.0
+    X = np.array([rng.multinomial(300, p / p.sum()) for p in exposures @ signatures])
+    y = np.array(["abc"[c] for c in classes], dtype=object)
+    y[n_labelled:] = None
+    return X, y, classes
+
+
+FAST = dict(n_signatures=4, n_restarts=3, max_epochs=150, min_epochs=20, tol=1e-4, mu_w=0.2)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("n_signatures", 0, "n_signatures must be an integer in [1, 96]"),
+    ("n_signatures", 97, "n_signatures must be an integer in [1, 96]"),
+    ("mode", "fancy", "mode must be one of"),
+    ("confidence_threshold", 1.5, "confidence_threshold must be a finite number >= 0.0 and <= 1.0"),
+    ("lambda_c", -1, "lambda_c must be a finite number >= 0"),
+    ("lambda_c", float("nan"), "lambda_c must be a finite number"),
+    ("mu_w", 0, "mu_w must be a finite number > 0"),
+    ("n_restarts", 0, "n_restarts must be an integer >= 1"),
+    ("max_epochs", 2.5, "max_epochs must be an integer"),
+    ("dtype", "float16", "dtype must be 'float64' or 'float32'"),
+    ("unlabeled_regularization", "yes", "unlabeled_regularization must be True or False"),
+])
+def test_parameter_validation_names_the_parameter(name, value, message):
+    X, y, _ = _data()
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        IntegratedNMF(**{**FAST, name: value}).fit(X, y)
+
+
+def test_hard_inputs_give_clear_errors():
+    X, y, _ = _data()
+    zero = X.copy()
+    zero[7] = 0
+    with pytest.raises(ValueError, match="X row 7 is all zero"):
+        IntegratedNMF(**FAST).fit(zero, y)
+    one_class = y.copy()
+    one_class[one_class != None] = "a"  # noqa: E711
+    with pytest.raises(ValueError, match="at least 2 labelled classes"):
+        IntegratedNMF(**FAST).fit(X, one_class)
+    with pytest.raises(ValueError, match=r"shape \(n_samples, 96\)"):
+        IntegratedNMF(**FAST).fit(X[:, :95], y)
+    with pytest.raises(ValueError, match="n_signatures \\(10\\) must be smaller than the number of training rows"):
+        IntegratedNMF(**{**FAST, "n_signatures": 10, "mode": "supervised"}).fit(X[:10], y[:10])
+    negative = X.astype(float)
+    negative[3, 5] = -1
+    with pytest.raises(ValueError, match="X row 3 holds a negative value"):
+        IntegratedNMF(**FAST).fit(negative, y)
+
+
+def test_huge_lambda_c_stays_finite():
+    X, y, _ = _data()
+    model = IntegratedNMF(**{**FAST, "lambda_c": 1e8, "mode": "semi_supervised"}).fit(X, y)
+    assert all(np.isfinite(h).all() for h in model.loss_history_)
+    assert np.isfinite(model.signatures_).all() and np.isfinite(model.weights_).all()
+    assert np.isfinite(model.predict_proba(X)).all()
+
+
+def test_integer_labels_with_minus_one_unlabelled_and_supervised_ignores_them():
+    X, y, classes = _data()
+    y_int = np.where(y == None, -1, classes)  # noqa: E711
+    model = IntegratedNMF(**{**FAST, "mode": "supervised"}).fit(X, y_int)
+    assert model.classes_.tolist() == [0, 1, 2]
+    assert model.training_exposures_.shape == (len(X), 4)
+    assert set(model.predict(X).tolist()) <= {0, 1, 2}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_same_seed_same_model_bit_for_bit(dtype):
+    X, y, _ = _data()
+    params = {**FAST, "dtype": dtype, "confidence_threshold": 0.4}
+    first = IntegratedNMF(**params).fit(X, y)
+    second = IntegratedNMF(**params).fit(X, y)
+    assert np.array_equal(first.restart_signatures_, second.restart_signatures_)
+    assert np.array_equal(first.signatures_, second.signatures_)
+    assert np.array_equal(first.training_exposures_, second.training_exposures_)
+    assert np.array_equal(first.predict_proba(X), second.predict_proba(X))
+    assert first.pseudo_labels_.equals(second.pseudo_labels_)
+    other = IntegratedNMF(**{**params, "random_state": 1}).fit(X, y)
+    assert not np.array_equal(first.restart_signatures_, other.restart_signatures_)
+    # restarts differ from each other within one fit
+    assert not np.array_equal(first.restart_signatures_[0], first.restart_signatures_[1])
+
+
+def test_one_or_two_threads_give_identical_results():
+    X, y, _ = _data(n_labelled=300, n_unlabelled=300)
+    params = {**FAST, "dtype": "float32"}
+    with threadpool_limits(1):
+        single = IntegratedNMF(**params).fit(X, y)
+    with threadpool_limits(2):
+        double = IntegratedNMF(**params).fit(X, y)
+    assert np.array_equal(single.restart_signatures_, double.restart_signatures_)
+    assert np.array_equal(single.predict_proba(X), double.predict_proba(X))
+
+
+def test_pseudo_labeling_records_who_when_and_what():
+    X, y, classes = _data(n_labelled=90, n_unlabelled=150)
+    model = IntegratedNMF(**{**FAST, "confidence_threshold": 0.5, "max_epochs": 600, "tol": 1e-2}).fit(X, y)
+    table = model.pseudo_labels_
+    assert list(table.columns) == ["restart", "sample", "label", "epoch", "probability"]
+    assert len(table) > 0, "no pseudo-labels were given on an easy problem"
+    assert (table["sample"] >= 90).all()  # only unlabelled rows
+    assert (table["probability"] >= 0.5).all()
+    assert not table.duplicated(["restart", "sample"]).any()  # a pseudo-label stays, is not given twice
+    for _, group in table.groupby(["restart", "epoch"]):  # balance: the same count per class
+        assert group["label"].value_counts().nunique() == 1
+    assert set(model.consensus_pseudo_labels_["restart"]) <= {model.consensus_restart_}
+
+
+def test_loss_decreases_with_classification():
+    """lambda_c > 0: the loss history ends lower than it starts, and nothing is NaN or infinite."""
+    X, y, _ = _data(n_labelled=150, n_unlabelled=150)
+    for lambda_c in (0.01, 0.1):
+        model = IntegratedNMF(**{**FAST, "lambda_c": lambda_c, "tol": 0.0, "max_epochs": 300}).fit(X, y)
+        for history in model.loss_history_:
+            assert np.isfinite(history).all()
+            assert history[-1] < history[0], f"lambda_c={lambda_c}: {history[0]:.4g} -> {history[-1]:.4g}"
+
+
+def test_n_restarts_one_has_undefined_stability():
+    X, y, _ = _data()
+    model = IntegratedNMF(**{**FAST, "n_restarts": 1}).fit(X, y)
+    assert np.isnan(model.stability_)
+    assert model.restart_signatures_.shape == (1, 4, 96)
+
+
+def test_save_load_round_trip_and_clear_errors(tmp_path):
+    X, y, _ = _data()
+    model = IntegratedNMF(**{**FAST, "confidence_threshold": 0.4}).fit(X, y)
+    path = tmp_path / "model.npz"
+    save_model(model, path, metadata={"fold": 2})
+    loaded = load_model(path)
+    assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+    assert loaded.get_params() == model.get_params()
+    assert loaded.metadata_ == {"fold": 2}
+    assert loaded.signature_names_ == model.signature_names_ == ["Signature A", "Signature B", "Signature C", "Signature D"]
+    assert loaded.pseudo_labels_[["restart", "sample", "epoch"]].equals(model.pseudo_labels_[["restart", "sample", "epoch"]])
+    np.load(path, allow_pickle=False).close()
+
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match="corrupt.npz"):
+        load_model(corrupt)
+
+    def rewrite(name, change):
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+        info = json.loads(str(arrays["metadata_json"]))
+        change(info)
+        arrays["metadata_json"] = np.array(json.dumps(info))
+        target = tmp_path / name
+        np.savez(target, **arrays)
+        return target
+
+    with pytest.raises(ValueError, match="format version 99"):
+        load_model(rewrite("version.npz", lambda info: info.update(format_version=99)))
+    with pytest.raises(ValueError, match="channel labels"):
+        load_model(rewrite("channels.npz", lambda info: info.update(channels=info["channels"][::-1])))
+    assert zipfile.is_zipfile(path)
+
+
+def test_sklearn_api_get_set_params_and_clone():
+    from sklearn.base import clone
+
+    model = IntegratedNMF(n_signatures=5, lambda_c=0.25)
+    assert model.get_params()["lambda_c"] == 0.25
+    model.set_params(lambda_c=0.5, confidence_threshold=0.9)
+    assert clone(model).get_params() == model.get_params()
+
+
+# Most generic checks cannot apply: they fit on 2-20 features, and a profile has exactly 96 SBS
+# channels (docs/model.md lists them).  The API checks below do not depend on the data and must pass.
+def test_sklearn_estimator_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    results = check_estimator(IntegratedNMF(n_signatures=2, n_restarts=2, max_epochs=30, min_epochs=0),
+                              on_fail=None)
+    by_name = {}
+    for result in results:
+        by_name.setdefault(result["check_name"], []).append(result["status"])
+    failed = {name for name, statuses in by_name.items() if "failed" in statuses}
+    passed = {name for name, statuses in by_name.items() if "passed" in statuses and name not in failed}
+    # The API checks that do not depend on the feature count must pass.
+    for name in ("check_no_attributes_set_in_init", "check_get_params_invariance", "check_set_params",
+                 "check_parameters_default_constructible", "check_estimator_repr", "check_estimator_cloneable",
+                 "check_do_not_raise_errors_in_init_or_set_params", "check_estimators_unfitted",
+                 "check_estimator_sparse_array", "check_estimator_sparse_matrix"):
+        assert name in passed, f"{name}: {by_name.get(name)}"
+
+
+def test_restarts_trained_together_equal_restarts_trained_alone():
+    """Batching and compaction do not mix restarts: each equals its own run alone (float64)."""
+    from pssnmf.model.training import train_restarts
+
+    X, y, classes = _data(n_labelled=80, n_unlabelled=80)
+    profiles = X / X.sum(axis=1, keepdims=True)
+    codes = np.where(y == None, -1, classes)  # noqa: E711
+    settings = dict(n_signatures=4, pseudo_labeling=True, unlabeled_regularization=True, confidence_threshold=0.5,
+                    lambda_c=0.1, lambda_l2=1e-4, mu_w=0.2, tol=1e-2, min_epochs=20, max_epochs=400,
+                    dtype="float64")
+    seeds = np.random.SeedSequence(11).spawn(3)
+    together = train_restarts(profiles, codes, 3, rngs=[np.random.default_rng(s) for s in seeds], **settings)
+    alone = [train_restarts(profiles, codes, 3, rngs=[np.random.default_rng(s)], **settings)[0] for s in seeds]
+    assert len({r.n_epochs for r in together}) > 1, "restarts should stop at different epochs here"
+    for joint, single in zip(together, alone):
+        assert joint.n_epochs == single.n_epochs
+        assert joint.pseudo_labels == single.pseudo_labels
+        # Equal up to rounding: a stacked matrix product may round differently from a single one,
+        # and hundreds of multiplicative epochs amplify that in the tiniest entries.
+        np.testing.assert_allclose(joint.signatures, single.signatures, rtol=0, atol=1e-4)
+        np.testing.assert_allclose(joint.weights, single.weights, rtol=0, atol=1e-3)
+
+
+def test_counts_and_proportions_give_the_same_model_and_labels_from_pandas():
+    import pandas as pd
+
+    from pssnmf.channels import SBS96
+
+    X, y, _ = _data()
+    proportions = X / X.sum(axis=1, keepdims=True)
+    labels = pd.Series(y).where(pd.Series(y).notna(), np.nan)  # unlabelled as NaN, as pandas gives them
+    from_counts = IntegratedNMF(**FAST).fit(pd.DataFrame(X, columns=list(SBS96)), labels)
+    from_proportions = IntegratedNMF(**FAST).fit(proportions, y)
+    np.testing.assert_allclose(from_counts.signatures_, from_proportions.signatures_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(from_counts.predict_proba(X), from_proportions.predict_proba(proportions), atol=1e-9)
+    shuffled = pd.DataFrame(X, columns=list(SBS96)[::-1])
+    with pytest.raises(ValueError, match="SBS96 channels in COSMIC order"):
+        from_counts.transform(shuffled)
