@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pssnmf.catalog import read_catalog
+from pssnmf.channels import SBS96, normalize_channel
+
 PATHWAY = {"MSH6": "MMR", "MSH2": "MMR", "MLH1": "MMR", "PMS2": "MMR", "PMS1": "MMR",
            "UNG": "BER", "OGG1": "BER", "EXO1": "HR", "RNF168": "HR", "ATP2B4": "Control"}
 
@@ -29,7 +32,9 @@ def reference_problem(per_class=200, n_tumours=800, seed=0):
     folder = data_dir()
     table = pd.read_excel(folder / "zou2021" / "Supplementary_tables.xlsx", sheet_name="TableS3")
     columns = [c for c in table.columns[2:] if c.split("_")[0] in PATHWAY]
-    counts = table[columns].to_numpy().T.astype(float)
+    # TableS3 lists the channels alphabetically; the models work in COSMIC order.
+    table.index = [normalize_channel(c) for c in table["MutationType"]]
+    counts = table.loc[list(SBS96), columns].to_numpy().T.astype(float)
     labels = np.array([PATHWAY[c.split("_")[0]] for c in columns], dtype=object)
     rng = np.random.default_rng(seed)
     X, y = [], []
@@ -37,8 +42,8 @@ def reference_problem(per_class=200, n_tumours=800, seed=0):
         for row in rng.choice(np.flatnonzero(labels == label), per_class):
             X.append(rng.multinomial(int(counts[row].sum()), counts[row] / counts[row].sum()))
             y.append(label)
-    tcga = pd.read_csv(folder / "tcga_mc3" / "TCGA_MC3_SBS96_counts.tsv", sep="\t", index_col=0)
-    tumours = tcga.to_numpy().T.astype(float)
+    # read_catalog puts the channels in COSMIC order (the file lists them alphabetically).
+    tumours = read_catalog(folder / "tcga_mc3" / "TCGA_MC3_SBS96_counts.tsv").to_numpy(dtype=float)
     tumours = tumours[tumours.sum(axis=1) >= 20]
     tumours = tumours[rng.choice(len(tumours), n_tumours, replace=False)]
     X = np.vstack([np.array(X, dtype=float), tumours])

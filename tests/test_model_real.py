@@ -2,6 +2,9 @@
 
 import numpy as np
 import pandas as pd
+
+from pssnmf.catalog import read_catalog
+from pssnmf.channels import SBS96, normalize_channel
 import pytest
 from scipy.optimize import linear_sum_assignment
 
@@ -20,13 +23,15 @@ def zou(data_dir):
     columns = [c for c in table.columns[2:] if c.split("_")[0] in PATHWAY]
     labels = np.array([PATHWAY[c.split("_")[0]] for c in columns])
     assert len(columns) == 46, f"expected the 46 labelled subclones of SPEC, found {len(columns)}"
-    return table[columns].to_numpy().T.astype(float), labels
+    # TableS3 lists the channels alphabetically; the models work in COSMIC order.
+    table.index = [normalize_channel(c) for c in table["MutationType"]]
+    return table.loc[list(SBS96), columns].to_numpy().T.astype(float), labels
 
 
 @pytest.fixture(scope="module")
 def tumours(data_dir):
-    counts = pd.read_csv(data_dir / "tcga_mc3" / "TCGA_MC3_SBS96_counts.tsv", sep="\t", index_col=0)
-    profiles = counts.to_numpy().T.astype(float)
+    # read_catalog puts the channels in COSMIC order (the file lists them alphabetically).
+    profiles = read_catalog(data_dir / "tcga_mc3" / "TCGA_MC3_SBS96_counts.tsv").to_numpy(dtype=float)
     return profiles[profiles.sum(axis=1) >= 20]
 
 

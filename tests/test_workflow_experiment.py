@@ -164,6 +164,9 @@ def test_slurm_run_gives_the_same_results(cores2_run: Path, tmp_path: Path, data
     _seed_data(cores2_run, workdir)
     cmd = _snakemake(
         workdir, *EXPERIMENT_TARGETS, "--workflow-profile", str(PROJECT / "workflow/profiles/slurm"), "--jobs", "4",
+        # The test's jobs last a second or two; the default 10 s between status rounds
+        # would make the run mostly waiting.
+        "--seconds-between-status-checks", "2",
         "--rerun-triggers", "mtime", data_dir=data_dir,
     )
     _run(cmd, workdir / "snakemake.log", timeout=1200)
