@@ -39,6 +39,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from .channels import SBS96, normalize_channel
+from .model.estimator import _encode_labels
 from .model.nnls import nnls_exposures
 
 BASELINES = ("LR-96", "NMF+LR", "COSMIC+LR")
@@ -71,31 +72,8 @@ def as_profiles(X, what: str = "X") -> np.ndarray:
     return values / totals
 
 
-def _is_unlabelled(value) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value == ""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return bool(np.isnan(value)) or value == -1
-    return False
-
-
-def encode_labels(y, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
-    """Class code of every row (-1 unlabelled) and the sorted labelled classes (as IntegratedNMF)."""
-    values = list(y.tolist() if hasattr(y, "tolist") else y)
-    if len(values) != n_samples:
-        raise ValueError(f"y has {len(values)} labels but X has {n_samples} rows")
-    unlabelled = np.array([_is_unlabelled(v) for v in values], dtype=bool)
-    known = [v for v, u in zip(values, unlabelled) if not u]
-    if len({type(v) is str for v in known}) > 1:
-        raise ValueError("y mixes text and numeric labels; use one kind (unlabelled: -1, None or '')")
-    classes = np.unique(np.asarray(known)) if known else np.asarray([])
-    if classes.size < 2:
-        raise ValueError(f"y must hold at least 2 labelled classes; got {classes.size} ({classes.tolist()})")
-    codes = np.full(n_samples, -1, dtype=np.intp)
-    codes[~unlabelled] = np.searchsorted(classes, np.asarray(known))
-    return codes, classes
+# The same reading of y as IntegratedNMF: unlabelled rows are -1, None, NaN or "".
+encode_labels = _encode_labels
 
 
 def as_signatures(signatures, what: str = "cosmic_signatures") -> tuple[np.ndarray, list[str]]:
