@@ -163,3 +163,71 @@ def test_write_table_is_atomic_and_round_trips(tmp_path):
     path = tables.write_table(table, tmp_path / "t" / "table3.tsv")
     assert [p.name for p in path.parent.iterdir()] == ["table3.tsv"]
     pd.testing.assert_frame_equal(pd.read_csv(path, sep="\t"), table, check_dtype=False)
+
+
+# ---- the paper's numbers beside ours (comparison columns only) ----------------------------------
+
+def test_packaged_paper_tables_are_self_consistent():
+    """Transcription check: the paper's totals add up, and its Table 3 sums Table 4's PSS rows."""
+    t2 = tables.paper_table(2)
+    assert list(t2.columns) == [c for c in tables.TABLE2_COLUMNS if c != tables.MULTIPLE_HOM]
+    het = [c for c in t2.columns if c.endswith(" het") and not c.startswith("TOT")]
+    hom = [c for c in t2.columns if c.endswith(" hom") and not c.startswith("TOT")]
+    assert (t2[het].sum(axis=1) == t2["TOT het"]).all()
+    assert (t2[hom].sum(axis=1) == t2["TOT hom"]).all()
+    assert (t2[["TOT het", "TOT hom", "TOT control"]].sum(axis=1) == t2["TOT samples"]).all()
+    t3, t4 = tables.paper_table(3), tables.paper_table(4)
+    pss = t4[t4["model"].isin(["PSS-NMF", "PSS-NMF-UR"])]
+    for p, column in ((0.33, "n_pseudo_labels_33%"), (0.5, "n_pseudo_labels_50%")):
+        sums = pss[pss["proportion"] == p].groupby("ct")["pseudo_labelled_samples"].sum()
+        np.testing.assert_array_equal(t3.set_index("ct")[column].reindex(sums.index), sums)
+
+
+def test_table2_paper_columns_join_on_cancer_type():
+    labels = pd.DataFrame({"sample": [f"s{i}" for i in range(6)],
+                           "cancer_type": ["ACC", "ACC", "BRCA", "BRCA", "BRCA", "NOTINPAPER"],
+                           "MMR": ["hom", "wt", "het", "wt", "wt", "wt"],
+                           "BER": ["wt", "wt", "het", "wt", "hom", "wt"],
+                           "HR": ["wt", "het", "wt", "wt", "hom", "wt"]})
+    ours = tables.table2_ddr_counts(labels)
+    joined = tables.with_paper_table2(ours)
+    paper = tables.paper_table(2).set_index("cancer_type")
+    pd.testing.assert_frame_equal(joined[ours.columns], ours)  # our columns untouched
+    assert [c for c in joined.columns if c not in ours.columns] == [f"paper_{c}" for c in paper.columns]
+    rows = joined.set_index("cancer_type")
+    for cohort in ("ACC", "BRCA"):
+        for column in paper.columns:
+            assert rows.at[cohort, f"paper_{column}"] == paper.at[cohort, column]
+    assert rows.loc[["NOTINPAPER", "All"], [f"paper_{c}" for c in paper.columns]].isna().all().all()
+
+
+def test_table3_and_table4_paper_columns_join_on_their_keys():
+    metrics = _pss_metrics()
+    ours3 = tables.table3_pseudo_label_activity(metrics)
+    joined3 = tables.with_paper_table3(ours3, "cancer_type")
+    pd.testing.assert_frame_equal(joined3[ours3.columns], ours3)
+    paper3 = tables.paper_table(3).set_index("ct")
+    rows3 = joined3.set_index("ct")
+    # Not named pseudo_labelled_*: filter(like="pseudo_labelled_") must still find only our counts.
+    assert list(joined3.filter(like="pseudo_labelled_").columns) == list(ours3.filter(like="pseudo_labelled_").columns)
+    for column in ("n_pseudo_labels_33%", "n_pseudo_labels_50%", "ratio_50%_over_33%"):
+        for ct in rows3.index:  # 0.3, 0.4, 0.6: all in the paper
+            np.testing.assert_equal(rows3.at[ct, f"paper_{column}"], paper3.at[ct, column])
+    other = tables.with_paper_table3(ours3, "ddrd")  # the paper's Table 3 is the cancer-type task
+    pd.testing.assert_frame_equal(other[ours3.columns], ours3)
+    assert other.filter(like="paper_").isna().all().all() and other.filter(like="paper_").shape[1] == 3
+
+    ours4 = tables.table4_prediction_probability(metrics)
+    joined4 = tables.with_paper_table4(ours4, "cancer_type")
+    pd.testing.assert_frame_equal(joined4[ours4.columns], ours4)
+    paper4 = tables.paper_table(4)
+    for _, row in joined4.iterrows():
+        match = paper4[(paper4["model"] == row["model"]) & (paper4["proportion"] == row["proportion"])
+                       & ((paper4["ct"] == row["ct"]) | (paper4["ct"].isna() & pd.isna(row["ct"])))]
+        assert len(match) == 1
+        for column in ("K", "lambda_c", "lambda_l2", "mean_tcga_probability",
+                       "pseudo_labelled_samples", "pseudo_label_precision"):
+            np.testing.assert_equal(row[f"paper_{column}"], match.iloc[0][column])
+    other = tables.with_paper_table4(ours4, "ddrd")
+    pd.testing.assert_frame_equal(other[ours4.columns], ours4)
+    assert other.filter(like="paper_").isna().all().all()

@@ -184,7 +184,7 @@ def _save_table(table: pd.DataFrame, stem: str, title: str) -> None:
 
 def cmd_table2(args) -> None:
     labels = _read_tsv(args.ddr_status, ("sample", "cancer_type", "MMR", "BER", "HR"))
-    table = tables_lib.table2_ddr_counts(labels)
+    table = tables_lib.with_paper_table2(tables_lib.table2_ddr_counts(labels))  # + paper_* columns
     _save_table(table, args.out_stem, "Table 2: TCGA samples per cancer type by DDR status "
                                       "(homozygous, heterozygous, wild type) of MMR, BER and HR")
 
@@ -193,6 +193,7 @@ def cmd_table3(args) -> None:
     fits = _validation_fits(args.metrics)
     scope = _scope(fits.drop(columns="proportion"), "per-fit metrics")
     table = tables_lib.table3_pseudo_label_activity(fits[fits["model"].isin(args.models)])
+    table = tables_lib.with_paper_table3(table, scope.get("task"))  # + paper_* columns (comparison only)
     _save_table(table, args.out_stem, _title(scope, "Table 3: pseudo-labelled samples per ct, "
                                                     "summed over PSS models, folds and restarts"))
 
@@ -202,6 +203,7 @@ def cmd_table4(args) -> None:
     scope = _scope(fits.drop(columns="proportion"), "per-fit metrics")
     chosen = _read_many(args.chosen, ("model", "proportion", "K", "lambda_c", "lambda_l2"))
     table = tables_lib.table4_prediction_probability(fits, selected=chosen)
+    table = tables_lib.with_paper_table4(table, scope.get("task"))  # + paper_* columns (comparison only)
     _save_table(table, args.out_stem, _title(scope, "Table 4: mean TCGA prediction probability, "
                                                     "pseudo-labels and their precision at the chosen points"))
 

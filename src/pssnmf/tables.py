@@ -227,6 +227,81 @@ def table4_prediction_probability(
     return table.sort_values(["model", "proportion", "ct"], na_position="first", ignore_index=True)
 
 
+# ---- the paper's numbers, as comparison columns ----------------------------------------------
+#
+# Packaged transcriptions of the paper's Tables 2–4 (``paper_table{2,3,4}.tsv``).  They are joined
+# beside our tables as ``paper_*`` columns for reading only: no computation or test expectation
+# uses them.  Tables 3 and 4 of the paper are for the cancer-type task (their ``task`` column);
+# any other task gets empty (NaN) paper columns.
+
+def paper_table(number: int) -> pd.DataFrame:
+    """The paper's Table ``number`` (2, 3 or 4) as packaged in ``paper_table<number>.tsv``."""
+    if number not in (2, 3, 4):
+        raise ValueError(f"paper table: 2, 3 or 4 expected, got {number!r}")
+    from importlib import resources
+    with resources.files("pssnmf").joinpath(f"paper_table{number}.tsv").open("r", encoding="utf-8") as handle:
+        return pd.read_csv(handle, sep="\t")
+
+
+def _paper_columns(paper: pd.DataFrame, keys) -> pd.DataFrame:
+    return paper.rename(columns={c: f"paper_{c}" for c in paper.columns if c not in keys})
+
+
+def _proportion_key(values) -> pd.Series:
+    return pd.Series(values).map(lambda p: np.nan if pd.isna(p) else float(round(100 * float(p))))
+
+
+def _ct_key(values) -> pd.Series:
+    return pd.Series(values).map(lambda c: -1.0 if pd.isna(c) else round(float(c), 6))
+
+
+def with_paper_table2(table: pd.DataFrame, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``table`` (from :func:`table2_ddr_counts`) with the paper's counts as ``paper_<column>``.
+
+    Joined on ``cancer_type`` (left join: our rows and columns unchanged, NaN where the paper has
+    no such cohort, e.g. our ``All`` row).
+    """
+    paper = paper_table(2) if paper is None else paper
+    joined = table.merge(_paper_columns(paper, ("cancer_type",)), on="cancer_type", how="left")
+    assert len(joined) == len(table)
+    return joined
+
+
+def with_paper_table3(table: pd.DataFrame, task: str | None, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``table`` (from :func:`table3_pseudo_label_activity`) with the paper's Table 3 beside it.
+
+    Joined on ``ct`` for the paper's task (cancer type); every ``paper_*`` column is NaN for
+    another task and where the paper has no such ct.  The paper's counts are named
+    ``paper_n_pseudo_labels_<p>``, not ``*pseudo_labelled_*``, so that selecting our count columns
+    by that substring still finds only ours.
+    """
+    paper = paper_table(3) if paper is None else paper
+    paper = paper[paper["task"] == task].drop(columns="task")
+    paper = _paper_columns(paper, ("ct",)).assign(_ct=lambda f: _ct_key(f["ct"]).to_numpy()).drop(columns="ct")
+    left = table.assign(_ct=_ct_key(table["ct"]).to_numpy())
+    joined = left.merge(paper, on="_ct", how="left").drop(columns="_ct")
+    assert len(joined) == len(table)
+    return joined
+
+
+def with_paper_table4(table: pd.DataFrame, task: str | None, paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``table`` (from :func:`table4_prediction_probability`) with the paper's Table 4 beside it.
+
+    Joined on ``model``, ``proportion`` and ``ct`` (no ct for SS-NMF models), for the paper's task
+    (cancer type); the paper's own (K, λc, λL2) come as ``paper_K``, ``paper_lambda_c``,
+    ``paper_lambda_l2``.  NaN where the paper has no such row.
+    """
+    paper = paper_table(4) if paper is None else paper
+    paper = paper[paper["task"] == task].drop(columns="task")
+    paper = _paper_columns(paper, ("model", "proportion", "ct"))
+    paper = paper.assign(_p=_proportion_key(paper["proportion"]).to_numpy(),
+                         _ct=_ct_key(paper["ct"]).to_numpy()).drop(columns=["proportion", "ct"])
+    left = table.assign(_p=_proportion_key(table["proportion"]).to_numpy(), _ct=_ct_key(table["ct"]).to_numpy())
+    joined = left.merge(paper, on=["model", "_p", "_ct"], how="left").drop(columns=["_p", "_ct"])
+    assert len(joined) == len(table)
+    return joined
+
+
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``table`` as TSV atomically (temporary file, then rename)."""
     path = Path(path)
@@ -249,6 +324,10 @@ __all__ = [
     "table4_prediction_probability",
     "ddr_status_category",
     "write_table",
+    "paper_table",
+    "with_paper_table2",
+    "with_paper_table3",
+    "with_paper_table4",
     "TABLE2_COLUMNS",
     "MULTIPLE_HOM",
 ]
