@@ -28,7 +28,6 @@ import argparse
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,7 +36,7 @@ import pandas as pd
 
 from pssnmf import tables as tables_lib
 from pssnmf.channels import SBS96
-from pssnmf.folds import load_fold, read_catalog_rows
+from pssnmf.folds import load_fold, read_catalog_rows, write_text_atomic
 from pssnmf.plots import save_figure
 
 log = logging.getLogger("pssnmf.figures")
@@ -157,26 +156,13 @@ def _markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_text(text: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _save_table(table: pd.DataFrame, stem: str, title: str) -> None:
     stem = Path(stem)
     tsv = tables_lib.write_table(table, stem.with_name(stem.name + ".tsv"))
     log.info("wrote %s", tsv)
     md = stem.with_name(stem.name + ".md")
     # One line: Markdown bold does not span a line break.
-    _write_text(f"**{title.replace(chr(10), ' — ')}**\n\n" + _markdown(table), md)
+    write_text_atomic(f"**{title.replace(chr(10), ' — ')}**\n\n" + _markdown(table), md)
     log.info("wrote %s", md)
 
 
