@@ -57,3 +57,26 @@ def test_deterministic_under_seed_and_varies_with_seed():
     other = pseudo_label(table, candidates, 0.4, np.random.default_rng(8))
     assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
     assert not np.array_equal(first[0], other[0])
+
+
+def test_vote_keeps_only_rows_whose_class_has_a_strict_majority():
+    from pssnmf.model.pseudo_labeling import class_votes, majority_pool
+
+    # 5 restarts x 4 rows, 3 classes
+    predicted = np.array([[0, 1, 2, 0], [0, 1, 1, 1], [0, 2, 1, 2], [1, 2, 0, 1], [0, 1, 2, 2]])
+    votes = class_votes(predicted, 3)
+    assert votes[:, 0].tolist() == [4, 1, 0] and votes.sum(axis=0).tolist() == [5, 5, 5, 5]
+    candidates = np.array([True, True, True, False])
+    # this restart predicts row 0 as 0 (4 of 5), row 1 as 1 (3 of 5), row 2 as 2 (2 of 5: no majority)
+    pool = majority_pool(candidates, np.array([0, 1, 2, 1]), votes, 5)
+    assert pool.tolist() == [True, True, False, False]
+    # a class predicted by exactly half is not a majority
+    assert not majority_pool([True], np.array([0]), class_votes([[0], [0], [1], [1]], 2), 4)[0]
+
+
+def test_revisable_withdraws_labels_whose_prediction_changed():
+    from pssnmf.model.pseudo_labeling import revoked
+
+    table = _table()
+    assert revoked([0, 4, 8, 9], [0, 1, 1, 2], table).tolist() == [False, False, True, False]
+    assert revoked([], [], table).size == 0

@@ -40,6 +40,8 @@ FAST = dict(n_signatures=4, n_restarts=3, max_epochs=150, min_epochs=20, tol=1e-
     ("max_epochs", 2.5, "max_epochs must be an integer"),
     ("dtype", "float16", "dtype must be 'float64' or 'float32'"),
     ("unlabeled_regularization", "yes", "unlabeled_regularization must be True or False"),
+    ("soft_pseudo_labels", 1, "soft_pseudo_labels must be True or False"),
+    ("n_jobs", 0, "n_jobs must be an integer >= 1"),
 ])
 def test_parameter_validation_names_the_parameter(name, value, message):
     X, y, _ = _data()
@@ -110,6 +112,10 @@ def test_one_or_two_threads_give_identical_results():
         double = IntegratedNMF(**params).fit(X, y)
     assert np.array_equal(single.restart_signatures_, double.restart_signatures_)
     assert np.array_equal(single.predict_proba(X), double.predict_proba(X))
+    # the compiled kernels' own threads (restarts in parallel) change nothing either
+    threaded = IntegratedNMF(**params, n_jobs=2).fit(X, y)
+    assert np.array_equal(single.restart_signatures_, threaded.restart_signatures_)
+    assert np.array_equal(single.predict_proba(X), threaded.predict_proba(X))
 
 
 def test_pseudo_labeling_records_who_when_and_what():
@@ -246,3 +252,57 @@ def test_counts_and_proportions_give_the_same_model_and_labels_from_pandas():
     shuffled = pd.DataFrame(X, columns=list(SBS96)[::-1])
     with pytest.raises(ValueError, match="SBS96 channels in COSMIC order"):
         from_counts.transform(shuffled)
+
+
+@pytest.mark.parametrize("variant", ["soft_pseudo_labels", "revisable_pseudo_labels", "pseudo_label_vote"])
+def test_pseudo_label_variants_follow_their_rule(variant):
+    """Each variant on a fit: its bookkeeping agrees with its rule; the default stays Algorithm 1."""
+    from pssnmf.model.training import train_restarts
+
+    X, y, classes = _data(n_labelled=90, n_unlabelled=150)
+    profiles = X / X.sum(axis=1, keepdims=True)
+    codes = np.where(y == None, -1, classes)  # noqa: E711
+    flags = {"soft_pseudo_labels": "soft", "revisable_pseudo_labels": "revisable", "pseudo_label_vote": "vote"}
+    settings = dict(n_signatures=4, pseudo_labeling=True, unlabeled_regularization=False, confidence_threshold=0.5,
+                    lambda_c=0.1, lambda_l2=1e-4, mu_w=0.2, tol=1e-2, min_epochs=20, max_epochs=600, dtype="float64")
+    seeds = np.random.SeedSequence(3).spawn(3)
+    results = train_restarts(profiles, codes, 3, rngs=[np.random.default_rng(s) for s in seeds],
+                             **settings, **{flags[variant]: True})
+    given = sum(len(r.pseudo_labels) for r in results)
+    assert given > 0, "no pseudo-labels on an easy problem"
+    for result in results:
+        rows = np.array([row for row, *_ in result.pseudo_labels], dtype=int)
+        labels = np.array([label for _, label, _, _ in result.pseudo_labels], dtype=int)
+        probability = np.array([p for *_, p in result.pseudo_labels])
+        assert (rows >= 90).all() and len(set(rows.tolist())) == rows.size
+        np.testing.assert_array_equal(result.targets[rows].argmax(axis=1), labels)
+        expected_weight = probability if variant == "soft_pseudo_labels" else np.ones(rows.size)
+        np.testing.assert_allclose(result.label_mask[rows], expected_weight, rtol=1e-12)
+        unlabelled_free = np.setdiff1d(np.arange(90, 240), rows)
+        assert (result.label_mask[unlabelled_free] == 0).all() and (result.targets[unlabelled_free] == 0).all()
+        if variant != "revisable_pseudo_labels":
+            assert result.revisions == []
+        for row, label, epoch, revoked_epoch in result.revisions:
+            assert revoked_epoch > epoch  # withdrawn after it was given
+            later = [g for r, c, g, _ in result.pseudo_labels if r == row]
+            assert not later or later[0] >= revoked_epoch  # held again only if given again later
+    if variant == "soft_pseudo_labels":
+        assert any(p < 1 for r in results for *_, p in r.pseudo_labels)
+    # same seed, same result
+    again = train_restarts(profiles, codes, 3, rngs=[np.random.default_rng(s) for s in seeds],
+                           **settings, **{flags[variant]: True})
+    assert [r.pseudo_labels for r in again] == [r.pseudo_labels for r in results]
+    assert all(np.array_equal(a.weights, b.weights) for a, b in zip(again, results))
+
+
+def test_unlabeled_regularization_weight_scales_the_ur_rows():
+    X, y, _ = _data()
+    params = {**FAST, "mode": "semi_supervised", "unlabeled_regularization": True}
+    zero = IntegratedNMF(**params, ur_weight=0.0).fit(X, y)
+    plain = IntegratedNMF(**{**params, "unlabeled_regularization": False}).fit(X, y)
+    half = IntegratedNMF(**params, ur_weight=0.5).fit(X, y)
+    # weight 0 is SS-NMF exactly; weight 0.5 is not
+    np.testing.assert_array_equal(zero.restart_signatures_, plain.restart_signatures_)
+    assert not np.array_equal(half.restart_signatures_, plain.restart_signatures_)
+    with pytest.raises(ValueError, match="ur_weight must be a finite number >= 0.0 and <= 1.0"):
+        IntegratedNMF(ur_weight=1.5).fit(X, y)

@@ -28,26 +28,29 @@ def _problem(seed=0, n=12, k=3, o=3, n_labelled=8):
     return X, E, S, W, Y, mask
 
 
-def _loss(X, E, S, W, Y, mask, lambda_c, lambda_l2):
-    return total_loss(X, E.T[None], S[None], W[None], Y.T[None], mask[None, None], lambda_c, lambda_l2)[0]
+def _loss(X, E, S, W, Y, mask, lambda_c, lambda_l2, null=None):
+    null_t = None if null is None else null[None, None]
+    return total_loss(X, E.T[None], S[None], W[None], Y.T[None], mask[None, None], lambda_c, lambda_l2, null_t)[0]
 
 
 @pytest.mark.parametrize("unlabeled_regularization", [False, True])
 def test_gradients_match_finite_differences(unlabeled_regularization):
     X, E, S, W, Y, mask = _problem()
+    null = None
     if unlabeled_regularization:
-        mask = np.ones_like(mask)  # eq. 8: unlabelled rows count, with an all-zero target
+        null = 1.0 - mask  # eq. 8: unlabelled rows count, their target the null class
+        mask = np.ones_like(mask)
     lambda_c, lambda_l2 = 0.7, 0.05
-    d_exposures, d_weights = loss_gradients(X, E, S, W, Y, mask, lambda_c, lambda_l2)
+    d_exposures, d_weights = loss_gradients(X, E, S, W, Y, mask, lambda_c, lambda_l2, null)
     step = 1e-6
     for array, analytic in ((E, d_exposures), (W, d_weights)):
         numeric = np.zeros_like(array)
         for index in np.ndindex(array.shape):
             saved = array[index]
             array[index] = saved + step
-            up = _loss(X, E, S, W, Y, mask, lambda_c, lambda_l2)
+            up = _loss(X, E, S, W, Y, mask, lambda_c, lambda_l2, null)
             array[index] = saved - step
-            down = _loss(X, E, S, W, Y, mask, lambda_c, lambda_l2)
+            down = _loss(X, E, S, W, Y, mask, lambda_c, lambda_l2, null)
             array[index] = saved
             numeric[index] = (up - down) / (2 * step)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
@@ -104,10 +107,20 @@ def test_unlabeled_regularization_loss_by_hand():
     l2 = lambda_l2 * 2.0
     plain = _loss(X, E, S, W, Y, np.array([1.0, 1.0, 0.0]), lambda_c, lambda_l2)
     assert plain == pytest.approx(reconstruction + lambda_c * (ce_labelled + l2), rel=1e-12)
-    # U.R.: the unlabelled row's all-zero target adds log(sum_o exp z_o), whose gradient is Yhat - 0.
-    regularised = _loss(X, E, S, W, Y, np.ones(3), lambda_c, lambda_l2)
-    extra = np.log(np.exp(0.5) + np.exp(-0.5))
+    # U.R.: the unlabelled row's all-zero target is a null class of logit 0, so the row adds
+    # -log P(null) = log(1 + sum_o exp z_o) >= 0, whose gradient in z is the Yhat - 0 of eqs. 6-7.
+    regularised = _loss(X, E, S, W, Y, np.ones(3), lambda_c, lambda_l2, null=np.array([0.0, 0.0, 1.0]))
+    extra = np.log(1 + np.exp(0.5) + np.exp(-0.5))
     assert regularised == pytest.approx(plain + lambda_c * extra, rel=1e-12)
+    # Bounded below: driving the row's logits down lowers its term towards 0, never below.
+    for scale in (10.0, 1e3, 1e6):
+        far = _loss(X, E, S, np.array([[-scale, -scale]]), Y, np.array([0.0, 0.0, 1.0]),
+                    lambda_c, 0.0, null=np.array([0.0, 0.0, 1.0]))
+        assert 0.0 <= far - reconstruction < lambda_c * extra
+    # Its residual is softmax over (z, 0) without the null column: Yhat - 0 with the null class in the denominator.
+    residual = _class_residual(E.T[None].copy(), W[None], Y.T[None], np.ones((1, 1, 3)), np.array([[[0.0, 0.0, 1.0]]]))
+    z = np.array([0.5, -0.5])
+    np.testing.assert_allclose(residual[0][:, 2], np.exp(z) / (1 + np.exp(z).sum()), rtol=1e-12)
 
 
 def test_logits_are_clipped():
@@ -116,3 +129,44 @@ def test_logits_are_clipped():
     residual = _class_residual(E.T[None].copy(), huge[None], Y.T[None], mask[None, None])
     assert np.isfinite(residual).all()
     assert np.isfinite(_loss(X, E, S, huge, Y, mask, 1.0, 0.0))
+
+
+# float32: 30 multiplicative epochs amplify rounding differences (seen: 1e-3 of the largest entry).
+@pytest.mark.parametrize("dtype, tolerance, loss_tolerance", [("float64", 1e-12, 1e-12), ("float32", 5e-3, 1e-5)])
+@pytest.mark.parametrize("unlabeled_regularization", [False, True])
+def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, loss_tolerance,
+                                                             unlabeled_regularization):
+    """kernels.epoch (what training runs) against updates.epoch (the equations, one numpy call per term)."""
+    from pssnmf.model import kernels
+
+    n_restarts, n, k, o, n_labelled = 3, 60, 4, 3, 30
+    rng = np.random.default_rng(5)
+    X = rng.random((n, 96)) ** 4
+    X = (X / X.sum(axis=1, keepdims=True)).astype(dtype)
+    exposures_t = rng.random((n_restarts, k, n)).astype(dtype)
+    signatures = rng.random((n_restarts, k, 96))
+    signatures = (signatures / signatures.sum(axis=2, keepdims=True)).astype(dtype)
+    weights = rng.normal(size=(n_restarts, k, o)).astype(dtype)
+    targets_t = np.zeros((n_restarts, o, n), dtype)
+    targets_t[:, rng.integers(0, o, n_labelled), np.arange(n_labelled)] = 1
+    labelled = np.arange(n) < n_labelled
+    mask = np.tile(np.where(labelled, 1.0, 0.5 if unlabeled_regularization else 0.0), (n_restarts, 1)).astype(dtype)
+    null = np.tile((~labelled & unlabeled_regularization).astype(float), (n_restarts, 1)).astype(dtype)
+    n_l = mask.sum(axis=1)
+    lambda_c, lambda_l2, mu_w = 0.5, 1e-3, 0.2
+    reference = [a.copy() for a in (exposures_t, signatures, weights)]
+    fast = [a.copy() for a in (exposures_t, signatures, weights)]
+    buffers = kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype))
+    eps, clip = np.dtype(dtype).type(updates.EPSILON), np.dtype(dtype).type(updates.LOGIT_CLIP)
+    for _ in range(30):
+        updates.epoch(X, *reference, targets_t, mask[:, None], n_l[:, None, None], lambda_c, lambda_l2, mu_w,
+                      null_t=null[:, None])
+        fast[0] = kernels.epoch(X, np.ascontiguousarray(X.T), *fast, targets_t, mask, null, n_l, lambda_c, lambda_l2,
+                                mu_w, eps, clip, buffers)
+    for name, a, b in zip(("E", "S", "W"), reference, fast):
+        assert b.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(b, a, rtol=0, atol=tolerance * np.abs(a).max(), err_msg=name)
+    x_squared = float(np.einsum("nm,nm->", X, X, dtype=np.float64))
+    losses = kernels.loss(X, x_squared, *fast, targets_t, mask, null, lambda_c, lambda_l2, updates.LOGIT_CLIP, buffers)
+    expected = total_loss(X, *fast, targets_t, mask[:, None], lambda_c, lambda_l2, null[:, None])
+    np.testing.assert_allclose(losses, expected, rtol=loss_tolerance)

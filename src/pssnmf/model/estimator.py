@@ -33,9 +33,21 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         factorisation only) or PSS-NMF (SS-NMF plus Algorithm 1).
     unlabeled_regularization : bool
         U.R. (eq. 8): unlabelled rows not yet pseudo-labelled count in the cross-entropy with an
-        all-zero target (l_n = 1).  Ignored by ``mode="supervised"``.
+        all-zero target: a "none of the classes" class of fixed logit 0 (docs/model.md, "U.R.").
+        Ignored by ``mode="supervised"``.
+    ur_weight : float in [0, 1]
+        The weight l_n of U.R. rows in the cross-entropy (1 in the paper).
     confidence_threshold : float in [0, 1]
         ct of Algorithm 1 (pseudo_labeling only).
+    pseudo_label_vote : bool
+        Pseudo-labelling variant: a candidate enters a restart's pool only if a strict majority of
+        the restarts predict the same class for it (ensemble vote; the paper's section 4).
+    soft_pseudo_labels : bool
+        Pseudo-labelling variant: a pseudo-labelled row counts with weight l_n = its probability
+        when labelled, instead of 1.
+    revisable_pseudo_labels : bool
+        Pseudo-labelling variant: at each convergence a pseudo-label whose row is now predicted
+        as another class is withdrawn (the row returns to the pool); see ``pseudo_label_revisions_``.
     lambda_c : float >= 0
         Classification strength, in the paper's scale (the values of its grid and Table 1):
         L = ||X - ES||^2 + lambda_c L_c with L_c summed over rows (eq. 4).  The E update (eq. 6)
@@ -58,19 +70,27 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         Seeds everything: restart initialisations, pseudo-label choices, consensus starts.
     dtype : {"float64", "float32"}
         Precision of the training updates.  Losses, consensus, refit and NNLS are always float64.
+    n_jobs : int or None
+        Threads for the training kernels (restarts run in parallel); None means 1.  The result
+        does not depend on it.  A workflow running one fit per core should leave it at 1.
 
     Inputs: X (n_samples, 96) non-negative counts or proportions; every row is divided by its sum
     (an all-zero row is an error).  A DataFrame's columns must be the SBS96 channels in COSMIC
     order.  y: class labels; unlabelled rows are -1 (numbers) or None / "" / NaN.
     """
 
-    def __init__(self, n_signatures=6, mode="pseudo_labeling", unlabeled_regularization=False,
-                 confidence_threshold=0.6, lambda_c=0.1, lambda_l2=1e-4, mu_w=0.2, n_restarts=10,
-                 tol=1e-3, min_epochs=200, max_epochs=5000, random_state=0, dtype="float64"):
+    def __init__(self, n_signatures=6, mode="pseudo_labeling", unlabeled_regularization=False, ur_weight=1.0,
+                 confidence_threshold=0.6, pseudo_label_vote=False, soft_pseudo_labels=False,
+                 revisable_pseudo_labels=False, lambda_c=0.1, lambda_l2=1e-4, mu_w=0.2, n_restarts=10,
+                 tol=1e-3, min_epochs=200, max_epochs=5000, random_state=0, dtype="float64", n_jobs=None):
         self.n_signatures = n_signatures
         self.mode = mode
         self.unlabeled_regularization = unlabeled_regularization
+        self.ur_weight = ur_weight
         self.confidence_threshold = confidence_threshold
+        self.pseudo_label_vote = pseudo_label_vote
+        self.soft_pseudo_labels = soft_pseudo_labels
+        self.revisable_pseudo_labels = revisable_pseudo_labels
         self.lambda_c = lambda_c
         self.lambda_l2 = lambda_l2
         self.mu_w = mu_w
@@ -80,6 +100,7 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.random_state = random_state
         self.dtype = dtype
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ validation
     def _validate_params(self):
@@ -104,8 +125,10 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         integer("n_signatures", 1, N_CHANNELS)
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}")
-        if not isinstance(self.unlabeled_regularization, (bool, np.bool_)):
-            raise ValueError(f"unlabeled_regularization must be True or False; got {self.unlabeled_regularization!r}")
+        for name in ("unlabeled_regularization", "pseudo_label_vote", "soft_pseudo_labels", "revisable_pseudo_labels"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
+        real("ur_weight", 0.0, 1.0)
         real("confidence_threshold", 0.0, 1.0)
         real("lambda_c", 0.0)
         real("lambda_l2", 0.0)
@@ -118,6 +141,8 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"min_epochs ({self.min_epochs}) must not exceed max_epochs ({self.max_epochs})")
         if self.random_state is not None:
             integer("random_state", 0)
+        if self.n_jobs is not None:
+            integer("n_jobs", 1)
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32'; got {self.dtype!r}")
 
@@ -143,7 +168,9 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
             unlabeled_regularization=bool(self.unlabeled_regularization) and self.mode != "supervised",
             confidence_threshold=self.confidence_threshold, lambda_c=self.lambda_c,
             lambda_l2=self.lambda_l2, mu_w=self.mu_w, tol=self.tol, min_epochs=self.min_epochs,
-            max_epochs=self.max_epochs, rngs=rngs, dtype=self.dtype,
+            max_epochs=self.max_epochs, rngs=rngs, dtype=self.dtype, ur_weight=float(self.ur_weight),
+            vote=bool(self.pseudo_label_vote), soft=bool(self.soft_pseudo_labels),
+            revisable=bool(self.revisable_pseudo_labels), n_threads=self.n_jobs or 1,
         )
         self.classes_ = classes
         self.n_features_in_ = N_CHANNELS
@@ -158,6 +185,14 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
             ],
             columns=["restart", "sample", "label", "epoch", "probability"],
         ).astype({"restart": int, "sample": int, "epoch": int, "probability": float})
+        self.pseudo_label_revisions_ = pd.DataFrame(
+            [
+                (restart, int(training_rows[row]), classes[column], given, revoked)
+                for restart, result in enumerate(results)
+                for row, column, given, revoked in result.revisions
+            ],
+            columns=["restart", "sample", "label", "epoch", "revoked_epoch"],
+        ).astype({"restart": int, "sample": int, "epoch": int, "revoked_epoch": int})
 
         centroids, cluster_labels, distance = consensus_signatures(
             self.restart_signatures_, n_starts=_CONSENSUS_STARTS, random_state=np.random.default_rng(consensus_seed)

@@ -23,8 +23,11 @@ from .estimator import IntegratedNMF, signature_names
 FORMAT = "pssnmf-integrated-nmf"
 FORMAT_VERSION = 1
 
-_PARAMS = ("n_signatures", "mode", "unlabeled_regularization", "confidence_threshold", "lambda_c", "lambda_l2",
+_PARAMS = ("n_signatures", "mode", "unlabeled_regularization", "ur_weight", "confidence_threshold",
+           "pseudo_label_vote", "soft_pseudo_labels", "revisable_pseudo_labels", "lambda_c", "lambda_l2",
            "mu_w", "n_restarts", "tol", "min_epochs", "max_epochs", "random_state", "dtype")
+
+_REVISION_COLUMNS = ["restart", "sample", "label", "epoch", "revoked_epoch"]
 
 
 def _plain(value):
@@ -50,6 +53,7 @@ def save_model(model, path, metadata=None):
     for r, history in enumerate(histories):
         padded[r, : len(history)] = history
     pseudo = model.pseudo_labels_
+    revisions = getattr(model, "pseudo_label_revisions_", pd.DataFrame(columns=_REVISION_COLUMNS))
     info = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -61,6 +65,7 @@ def save_model(model, path, metadata=None):
         "stability": None if np.isnan(model.stability_) else float(model.stability_),
         "consensus_restart": int(model.consensus_restart_),
         "pseudo_label_labels": [_plain(v) for v in pseudo["label"].tolist()],
+        "pseudo_label_revisions": [[_plain(v) for v in row] for row in revisions.itertuples(index=False)],
         "metadata": metadata if metadata is not None else {},
     }
     arrays = {
@@ -160,6 +165,7 @@ def load_model(path):
         "epoch": arrays["pseudo_epoch"].astype(int),
         "probability": arrays["pseudo_probability"],
     })
+    model.pseudo_label_revisions_ = pd.DataFrame(info.get("pseudo_label_revisions", []), columns=_REVISION_COLUMNS)
     model.metadata_ = info["metadata"]
     model.library_version_ = info["library_version"]
     return model

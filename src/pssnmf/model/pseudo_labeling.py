@@ -37,3 +37,33 @@ def pseudo_label(probabilities, candidates, confidence_threshold, rng):
     rows = [rng.choice(pool, size=n_per_class, replace=False) for pool in pools]  # lines 6-9
     classes = [np.full(n_per_class, o, dtype=np.intp) for o in range(n_classes)]
     return np.concatenate(rows).astype(np.intp), np.concatenate(classes)
+
+
+def class_votes(predicted, n_classes):
+    """(O, N): how many restarts predict each class for each row.  predicted : (R, N) class columns."""
+    predicted = np.asarray(predicted, dtype=np.intp)
+    votes = np.zeros((n_classes, predicted.shape[1]), dtype=np.intp)
+    for row in predicted:
+        votes[row, np.arange(predicted.shape[1])] += 1
+    return votes
+
+
+def majority_pool(candidates, predicted, votes, n_restarts):
+    """The ``pseudo_label_vote`` variant: candidates whose predicted class has a strict majority.
+
+    candidates : (N,) bool; predicted : (N,) this restart's class per row; votes : (O, N) from
+    :func:`class_votes` over all ``n_restarts`` restarts.  A row stays a candidate only if more than
+    half of the restarts predict the class this restart predicts for it.
+    """
+    agreeing = np.asarray(votes)[np.asarray(predicted, dtype=np.intp), np.arange(len(predicted))]
+    return np.asarray(candidates, dtype=bool) & (2 * agreeing > n_restarts)
+
+
+def revoked(rows, classes, probabilities):
+    """The ``revisable_pseudo_labels`` variant: which held pseudo-labels to withdraw.
+
+    rows, classes : the pseudo-labelled rows and their labels; probabilities : (N, O) current Yhat.
+    Returns a bool array over ``rows``: True where the row's predicted class is no longer its label.
+    """
+    rows = np.asarray(rows, dtype=np.intp)
+    return np.asarray(probabilities)[rows].argmax(axis=1) != np.asarray(classes, dtype=np.intp)

@@ -30,14 +30,16 @@ def refit_weights(exposures, weights, targets, label_mask, *, mu_w, lambda_l2, t
     weights = np.array(weights, dtype=np.float64)[None]
     targets_t = np.ascontiguousarray(targets.T[None], dtype=np.float64)
     mask = np.asarray(label_mask, dtype=np.float64)[None, None, :]
+    # U.R. rows (weight > 0, no target) keep their null class (docs/model.md, "U.R.")
+    null_t = ((targets_t.sum(axis=1, keepdims=True) == 0) & (mask > 0)).astype(np.float64)
     n_labelled = mask.sum(axis=2, keepdims=True)
     previous, small_changes = None, 0
     for n_epoch in range(1, max_epochs + 1):
-        residual = _class_residual(exposures_t, weights, targets_t, mask)
+        residual = _class_residual(exposures_t, weights, targets_t, mask, null_t)
         _weight_step(weights, exposures_t, residual, mu_w, lambda_l2, n_labelled)
         if n_epoch % CHECK_EVERY:
             continue
-        loss = float(classification_loss(exposures_t, weights, targets_t, mask, lambda_l2)[0])
+        loss = float(classification_loss(exposures_t, weights, targets_t, mask, lambda_l2, null_t)[0])
         if previous is not None and abs(previous - loss) < tol * abs(previous):
             small_changes += 1
             if small_changes >= 2:

@@ -6,17 +6,32 @@ consecutive checks.  PSS-NMF then runs Algorithm 1; if it gives new pseudo-label
 on (the convergence count restarts).  A restart stops when it has converged with no new
 pseudo-labels after at least ``min_epochs`` epochs, or at ``max_epochs``.  A stopped restart
 leaves the stacked arrays (they are compacted), so it costs nothing afterwards.
+
+Pseudo-labelling variants (issue "Beyond the paper", the paper's section 4; each off by default,
+so the default is Algorithm 1 exactly):
+
+``vote``      a candidate enters restart r's pool only if the class r predicts for it is the
+              predicted class of a strict majority of all restarts (active ones now, finished
+              ones at their end);
+``soft``      a pseudo-labelled row counts in the cross-entropy with weight l_n = its probability
+              when labelled, instead of 1;
+``revisable`` at each convergence, before Algorithm 1, a pseudo-labelled row whose predicted class
+              is no longer its label loses it and returns to the pool (recorded as a revision);
+              a revision, like a new label, means training goes on;
+``ur_weight`` the weight l_n of U.R. rows (1 in the paper).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .pseudo_labeling import pseudo_label
-from .updates import epoch, probabilities, total_loss
+from . import kernels
+from .pseudo_labeling import class_votes, majority_pool, pseudo_label, revoked
+from .updates import EPSILON, LOGIT_CLIP, probabilities
 
 CHECK_EVERY = 10
 """Epochs between two loss checks (convergence and, for PSS-NMF, pseudo-labelling)."""
@@ -31,7 +46,8 @@ class RestartResult:
     label_mask: np.ndarray  # (N,) final l
     loss_history: np.ndarray  # loss at each check
     n_epochs: int
-    pseudo_labels: list = field(default_factory=list)  # (sample row, class column, epoch, probability)
+    pseudo_labels: list = field(default_factory=list)  # (sample row, class column, epoch, probability) held at the end
+    revisions: list = field(default_factory=list)  # (sample row, class column, epoch given, epoch revoked)
 
 
 def initial_state(n_samples, n_signatures, n_features, n_classes, rng):
@@ -43,24 +59,31 @@ def initial_state(n_samples, n_signatures, n_features, n_classes, rng):
 
 
 def train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling, unlabeled_regularization,
-                   confidence_threshold, lambda_c, lambda_l2, mu_w, tol, min_epochs, max_epochs, rngs, dtype):
+                   confidence_threshold, lambda_c, lambda_l2, mu_w, tol, min_epochs, max_epochs, rngs, dtype,
+                   ur_weight=1.0, vote=False, soft=False, revisable=False, n_threads=1):
     """Train ``len(rngs)`` restarts together.  Returns a list of :class:`RestartResult`.
 
     X : (N, 96) proportions; class_codes : (N,) int, -1 for unlabelled rows, else the class column.
     BLAS runs single-threaded here: the products of one epoch are small (K x N x 96), and OpenBLAS
-    threads cost more in synchronisation than they gain (benchmarks/RESULTS.md: 2 threads made an
-    epoch ~6x slower in wall time).  Parallelism belongs one level up: one fit per core.
+    threads cost more in synchronisation than they gain (benchmarks/RESULTS.md).  The compiled
+    kernels run their restarts on ``n_threads`` threads, which changes no result.
     """
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _train_restarts(X, class_codes, n_classes, n_signatures=n_signatures, pseudo_labeling=pseudo_labeling,
-                               unlabeled_regularization=unlabeled_regularization,
-                               confidence_threshold=confidence_threshold, lambda_c=lambda_c, lambda_l2=lambda_l2,
-                               mu_w=mu_w, tol=tol, min_epochs=min_epochs, max_epochs=max_epochs, rngs=rngs,
-                               dtype=dtype)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+                return _train_restarts(X, class_codes, n_classes, n_signatures=n_signatures,
+                                   pseudo_labeling=pseudo_labeling, unlabeled_regularization=unlabeled_regularization,
+                                   confidence_threshold=confidence_threshold, lambda_c=lambda_c, lambda_l2=lambda_l2,
+                                   mu_w=mu_w, tol=tol, min_epochs=min_epochs, max_epochs=max_epochs, rngs=rngs,
+                                   dtype=dtype, ur_weight=ur_weight, vote=vote, soft=soft, revisable=revisable)
+    finally:
+        numba.set_num_threads(previous)
 
 
 def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling, unlabeled_regularization,
-                    confidence_threshold, lambda_c, lambda_l2, mu_w, tol, min_epochs, max_epochs, rngs, dtype):
+                    confidence_threshold, lambda_c, lambda_l2, mu_w, tol, min_epochs, max_epochs, rngs, dtype,
+                    ur_weight, vote, soft, revisable):
     dtype = np.dtype(dtype)
     n_restarts = len(rngs)
     n_samples, n_features = X.shape
@@ -73,24 +96,34 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
     weights = np.ascontiguousarray(np.stack([s[2] for s in states]), dtype=dtype)  # (R, K, O)
     targets_t = np.zeros((n_restarts, n_classes, n_samples), dtype=dtype)
     targets_t[:, class_codes[labelled], np.flatnonzero(labelled)] = 1
-    # l (eq. 3); U.R. (eq. 8): unlabelled rows count too, with their all-zero target.
-    row_weight = np.ones(n_samples) if unlabeled_regularization else labelled.astype(float)
-    label_mask = np.ascontiguousarray(np.broadcast_to(row_weight, (n_restarts, 1, n_samples)), dtype=dtype)
-    n_labelled = label_mask.sum(axis=2, keepdims=True)
+    # l (eq. 3); U.R. (eq. 8): unlabelled rows count too, with an all-zero target (the null class).
+    unlabelled_weight = float(ur_weight) if unlabeled_regularization else 0.0
+    row_weight = np.where(labelled, 1.0, unlabelled_weight)
+    label_mask = np.ascontiguousarray(np.broadcast_to(row_weight, (n_restarts, n_samples)), dtype=dtype)
+    null_row = (~labelled).astype(float) if unlabeled_regularization else np.zeros(n_samples)
+    null = np.ascontiguousarray(np.broadcast_to(null_row, (n_restarts, n_samples)), dtype=dtype)
+    n_labelled = label_mask.sum(axis=1)
     candidates = np.tile(~labelled, (n_restarts, 1)) if pseudo_labeling else np.zeros((n_restarts, n_samples), bool)
+    buffers = kernels.EpochBuffers(n_restarts, n_signatures, n_samples, n_features, n_classes, dtype)
+    eps, clip = dtype.type(EPSILON), dtype.type(LOGIT_CLIP)
+    x_squared = float(np.einsum("nm,nm->", X_work, X_work, dtype=np.float64))
 
     active = np.arange(n_restarts)  # restart id of each slot of the stacked arrays
     histories = [[] for _ in range(n_restarts)]
     small_changes = np.zeros(n_restarts, dtype=int)
-    records = [[] for _ in range(n_restarts)]
+    records = [{} for _ in range(n_restarts)]  # row -> (class, epoch, probability), labels held now
+    revisions = [[] for _ in range(n_restarts)]
+    final_predictions = [None] * n_restarts  # class of every row at the end (for the vote)
     results = [None] * n_restarts
     for n_epoch in range(1, max_epochs + 1):
-        epoch(X_work, exposures_t, signatures, weights, targets_t, label_mask, n_labelled, lambda_c, lambda_l2, mu_w,
-              X_work_t)
+        exposures_t = kernels.epoch(X_work, X_work_t, exposures_t, signatures, weights, targets_t, label_mask, null,
+                                    n_labelled, lambda_c, lambda_l2, mu_w, eps, clip, buffers)
         if n_epoch % CHECK_EVERY and n_epoch != max_epochs:
             continue
-        losses = total_loss(X_work, exposures_t, signatures, weights, targets_t, label_mask, lambda_c, lambda_l2)
+        losses = kernels.loss(X_work, x_squared, exposures_t, signatures, weights, targets_t, label_mask, null,
+                              lambda_c, lambda_l2, LOGIT_CLIP, buffers)
         finished = np.zeros(active.size, dtype=bool)
+        votes = None
         for slot, restart in enumerate(active):
             history = histories[restart]
             if not np.isfinite(losses[slot]):
@@ -106,29 +139,57 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
             converged = small_changes[restart] >= 2
             if converged and pseudo_labeling:
                 yhat = probabilities(exposures_t[slot].T.astype(np.float64), weights[slot].astype(np.float64))
-                rows, classes = pseudo_label(yhat, candidates[restart], confidence_threshold, rngs[restart])
+                changed = False
+                if revisable and records[restart]:
+                    held = np.fromiter(records[restart], dtype=np.intp)
+                    given = np.array([records[restart][row][0] for row in held], dtype=np.intp)
+                    lost = held[revoked(held, given, yhat)]
+                    for row in lost.tolist():
+                        column, given_epoch, _ = records[restart].pop(row)
+                        revisions[restart].append((row, column, given_epoch, n_epoch))
+                    if lost.size:
+                        targets_t[slot][:, lost] = 0
+                        label_mask[slot, lost] = unlabelled_weight
+                        null[slot, lost] = null_row[lost]
+                        candidates[restart, lost] = True
+                        changed = True
+                pool = candidates[restart]
+                if vote:
+                    if votes is None:  # every restart's predictions now (finished ones: at their end)
+                        now = np.matmul(weights.transpose(0, 2, 1), exposures_t).argmax(axis=1)
+                        ended = [p for r, p in enumerate(final_predictions) if p is not None and r not in active]
+                        votes = class_votes(np.vstack([now, *ended]), n_classes)
+                    pool = majority_pool(pool, yhat.argmax(axis=1), votes, n_restarts)
+                rows, classes = pseudo_label(yhat, pool, confidence_threshold, rngs[restart])
                 if rows.size:
+                    confidence = yhat[rows, classes]
                     targets_t[slot][:, rows] = 0
                     targets_t[slot][classes, rows] = 1
-                    label_mask[slot, 0, rows] = 1
-                    n_labelled[slot] = label_mask[slot].sum()
+                    label_mask[slot, rows] = confidence if soft else 1
+                    null[slot, rows] = 0
                     candidates[restart, rows] = False
-                    records[restart].extend(zip(rows.tolist(), classes.tolist(), [n_epoch] * rows.size,
-                                                yhat[rows, classes].tolist()))
+                    for row, column, probability in zip(rows.tolist(), classes.tolist(), confidence.tolist()):
+                        records[restart][row] = (column, n_epoch, probability)
+                    changed = True
+                if changed:
+                    n_labelled[slot] = label_mask[slot].sum()
                     small_changes[restart] = 0
                     converged = False
             finished[slot] = (converged and n_epoch >= min_epochs) or n_epoch == max_epochs
         for slot in np.flatnonzero(finished):
             restart = active[slot]
+            if vote:
+                final_predictions[restart] = (weights[slot].T @ exposures_t[slot]).argmax(axis=0)
             results[restart] = RestartResult(
                 signatures=signatures[slot].astype(np.float64),
                 exposures=exposures_t[slot].T.astype(np.float64),
                 weights=weights[slot].astype(np.float64),
                 targets=targets_t[slot].T.astype(np.float64),
-                label_mask=label_mask[slot, 0].astype(np.float64),
+                label_mask=label_mask[slot].astype(np.float64),
                 loss_history=np.array(histories[restart]),
                 n_epochs=n_epoch,
-                pseudo_labels=records[restart],
+                pseudo_labels=[(row, *held) for row, held in records[restart].items()],  # in the order given
+                revisions=revisions[restart],
             )
         if finished.any():
             keep = ~finished
@@ -136,5 +197,7 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
             if active.size == 0:
                 break
             exposures_t, signatures, weights = exposures_t[keep], signatures[keep], weights[keep]
-            targets_t, label_mask, n_labelled = targets_t[keep], label_mask[keep], n_labelled[keep]
+            targets_t, label_mask, null, n_labelled = targets_t[keep], label_mask[keep], null[keep], n_labelled[keep]
+            buffers.keep(keep)
     return results
+

@@ -28,10 +28,12 @@ LOGIT_CLIP = 50.0
 """Logits ``E W`` are clipped to +-50 before the softmax, as the S-NMF code does."""
 
 
-def _class_residual(exposures_t, weights, targets_t, label_mask):
+def _class_residual(exposures_t, weights, targets_t, label_mask, null_t=None):
     """``l (Yhat - Y)`` transposed, (R, O, N), with ``Yhat = softmax(E W)`` (eq. 2).
 
     exposures_t : (R, K, N); weights : (R, K, O); targets_t : (R, O, N); label_mask : (R, 1, N).
+    null_t : (R, 1, N) or None: 1 for U.R. rows, whose softmax has an extra class of logit 0
+    (their target; docs/model.md "U.R."), else 0.
     """
     logits_t = np.matmul(weights.transpose(0, 2, 1), exposures_t)  # (R, O, N)
     # A clipped logit has zero derivative: without this, U.R. rows (whose loss term falls without
@@ -41,7 +43,10 @@ def _class_residual(exposures_t, weights, targets_t, label_mask):
     np.clip(logits_t, -LOGIT_CLIP, LOGIT_CLIP, out=logits_t)
     # Clipped logits lie within 100 of each other, so exp() of them cannot overflow even in float32.
     np.exp(logits_t, out=logits_t)
-    logits_t /= logits_t.sum(axis=1, keepdims=True)
+    total = logits_t.sum(axis=1, keepdims=True)
+    if null_t is not None:
+        total += null_t
+    logits_t /= total
     logits_t -= targets_t
     logits_t *= label_mask
     logits_t *= inside
@@ -110,11 +115,11 @@ def _weight_step(weights, exposures_t, class_residual_t, mu_w, lambda_l2, n_labe
 
 
 def epoch(X, exposures_t, signatures, weights, targets_t, label_mask, n_labelled, lambda_c, lambda_l2, mu_w,
-          X_t=None):
+          X_t=None, null_t=None):
     """One training epoch for all active restarts, in place (SPEC "Stability" b).
 
     S first (eq. 5, renormalised), then E (eq. 6) and W (eq. 7) both from the new S and the
-    current E and W.
+    current E and W.  The reference for :func:`pssnmf.model.kernels.epoch`, which training runs.
     """
     _signature_step(signatures, exposures_t, X)
     _renormalise_signatures(signatures)
@@ -122,7 +127,7 @@ def epoch(X, exposures_t, signatures, weights, targets_t, label_mask, n_labelled
     # arithmetic on subnormals is ~50x slower on x86; entries are kept >= eps instead (an entry of
     # 1e-10 is zero for every purpose here, and unlike 0 it can still grow back).
     np.maximum(signatures, EPSILON, out=signatures)
-    class_residual_t = _class_residual(exposures_t, weights, targets_t, label_mask)
+    class_residual_t = _class_residual(exposures_t, weights, targets_t, label_mask, null_t)
     # W's step uses E_t and E's uses W_t: take W's step before E moves, apply it after.
     weight_change = _weight_change(weights, exposures_t, class_residual_t, mu_w, lambda_l2, n_labelled)
     _exposure_step(exposures_t, signatures, X, weights, class_residual_t, lambda_c, X_t)
@@ -130,13 +135,14 @@ def epoch(X, exposures_t, signatures, weights, targets_t, label_mask, n_labelled
     weights -= weight_change
 
 
-def total_loss(X, exposures_t, signatures, weights, targets_t, label_mask, lambda_c, lambda_l2):
+def total_loss(X, exposures_t, signatures, weights, targets_t, label_mask, lambda_c, lambda_l2, null_t=None):
     """The loss L_Tot (eq. 4, with eq. 3 or eq. 8), per restart, in float64: (R,).
 
-    L = ||X - E S||_F^2 + lambda_c [sum_n l_n (logsumexp(z_n) - y_n . z_n) + lambda_l2 ||W||^2],
-    z = clip(E W, +-50).  For a one-hot y_n the bracket is the cross-entropy -sum_o y log yhat
-    (eq. 3); for an all-zero target (U.R., eq. 8) it is logsumexp(z_n), the term whose gradient
-    is the ``Yhat - Y`` of eqs. 6-7 (see docs/model.md, "U.R.").
+    L = ||X - E S||_F^2 + lambda_c [sum_n l_n (log(u_n + sum_o exp z_no) - y_n . z_n) + lambda_l2 ||W||^2],
+    z = clip(E W, +-50), u_n = ``null_t`` (1 for U.R. rows, else 0).  For a one-hot y_n (u_n = 0)
+    the bracket is the cross-entropy -sum_o y log yhat (eq. 3); for a U.R. row (all-zero target,
+    eq. 8) it is log(1 + sum_o exp z_no) = -log P(null class), bounded below by 0, whose gradient
+    is the ``Yhat - 0`` of eqs. 6-7 (docs/model.md, "U.R.").
     """
     X = np.asarray(X, dtype=np.float64)
     exposures_t = np.asarray(exposures_t, dtype=np.float64)
@@ -152,33 +158,41 @@ def total_loss(X, exposures_t, signatures, weights, targets_t, label_mask, lambd
     )
     loss = np.maximum(loss, 0.0)
     if lambda_c:
-        loss = loss + lambda_c * classification_loss(exposures_t, weights, targets_t, label_mask, lambda_l2)
+        loss = loss + lambda_c * classification_loss(exposures_t, weights, targets_t, label_mask, lambda_l2, null_t)
     return loss
 
 
-def classification_loss(exposures_t, weights, targets_t, label_mask, lambda_l2):
+def classification_loss(exposures_t, weights, targets_t, label_mask, lambda_l2, null_t=None):
     """L_c of eq. 3 (eq. 8 under U.R.) per restart, float64: (R,).  Shapes as in the module doc."""
     logits_t = np.matmul(np.asarray(weights, np.float64).transpose(0, 2, 1), np.asarray(exposures_t, np.float64))
     np.clip(logits_t, -LOGIT_CLIP, LOGIT_CLIP, out=logits_t)
     peak = logits_t.max(axis=1, keepdims=True)
-    log_partition = np.log(np.exp(logits_t - peak).sum(axis=1, keepdims=True)) + peak  # (R, 1, N)
+    if null_t is not None:
+        peak = np.maximum(peak, 0.0)  # the null class's logit is 0
+    partition = np.exp(logits_t - peak).sum(axis=1, keepdims=True)
+    if null_t is not None:
+        partition += np.asarray(null_t, np.float64) * np.exp(-peak)
+    log_partition = np.log(partition) + peak  # (R, 1, N)
     targets_t = np.asarray(targets_t, np.float64)
     per_row = log_partition[:, 0, :] - (targets_t * logits_t).sum(axis=1)  # (R, N)
     cross_entropy = (per_row * np.asarray(label_mask, np.float64)[:, 0, :]).sum(axis=1)
     return cross_entropy + lambda_l2 * np.einsum("rko,rko->r", weights, weights)
 
 
-def loss_gradients(X, exposures, signatures, weights, targets, label_mask, lambda_c, lambda_l2):
+def loss_gradients(X, exposures, signatures, weights, targets, label_mask, lambda_c, lambda_l2, null=None):
     """Exact gradients of :func:`total_loss` for one restart (untransposed), for tests.
 
     X : (N, 96); exposures : (N, K); signatures : (K, 96); weights : (K, O); targets : (N, O);
-    label_mask : (N,).  Returns (dL/dE (N, K), dL/dW (K, O)) -- Appendix A eqs. 19, 29, 33
-    (with eq. 32's bracket corrected: lambda_c l(Yhat - Y) W').
+    label_mask : (N,); null : (N,) or None.  Returns (dL/dE (N, K), dL/dW (K, O)) -- Appendix A
+    eqs. 19, 29, 33 (with eq. 32's bracket corrected: lambda_c l(Yhat - Y) W').
     """
     raw = exposures @ weights
     logits = np.clip(raw, -LOGIT_CLIP, LOGIT_CLIP)
-    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    probabilities = np.exp(logits)
+    total = probabilities.sum(axis=1, keepdims=True)
+    if null is not None:
+        total += np.asarray(null, dtype=float)[:, None]
+    probabilities /= total
     residual = label_mask[:, None] * (probabilities - targets) * (np.abs(raw) < LOGIT_CLIP)
     d_exposures = -2 * X @ signatures.T + 2 * exposures @ signatures @ signatures.T + lambda_c * residual @ weights.T
     d_weights = lambda_c * (exposures.T @ residual + 2 * lambda_l2 * weights)
