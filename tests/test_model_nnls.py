@@ -32,3 +32,23 @@ def test_matches_scipy_with_cosmic_signatures_on_tumours(data_dir):
     X = counts.to_numpy().T[:1000].astype(float)
     X = X[X.sum(axis=1) > 0]
     _check(X / X.sum(axis=1, keepdims=True), S)
+
+
+def test_many_signatures_use_the_batched_path_and_still_match_scipy():
+    rng = np.random.default_rng(40)
+    S = rng.random((40, 96)) ** 3
+    X = (rng.random((60, 40)) * (rng.random((60, 40)) < 0.3)) @ S + 1e-3
+    _check(X / X.sum(axis=1, keepdims=True), S)
+
+
+def test_duplicate_signatures_give_an_optimal_answer():
+    """A singular Gram matrix (a signature twice): the split between the copies is not unique, the fit is."""
+    rng = np.random.default_rng(2)
+    S = rng.random((4, 96)) ** 3
+    S = np.vstack([S, S[1]])
+    X = rng.random((200, 4)) @ S[:4]
+    E = nnls_exposures(X, S)
+    assert (E >= 0).all() and np.isfinite(E).all()
+    ours = np.linalg.norm(X - E @ S, axis=1)
+    reference = np.array([nnls(S.T, x)[1] for x in X])
+    np.testing.assert_allclose(ours, reference, atol=1e-10)
