@@ -16,13 +16,13 @@ What it does:
    proportions x 2 split modes.  Assumptions, printed with the result: a fit's time is linear in
    K between the measured K (interpolated) and linear in its training rows (33 % folds and S-NMF,
    which ignores unlabelled rows, are scaled down; the final fits on the whole validation set up);
-   U.R. variants cost what their base model costs; lambda values do not change the cost (they
+   U.R. variants are measured (or cost what their base model costs if left out); lambda values do not change the cost (they
    change the number of epochs, which the measured fits sample at one lambda only); jobs run one
    fit at a time per core, ``--cores`` at once.
 
 Usage:
     python benchmarks/estimate_full_run.py [--catalog C --samples S] [--data-dir ../shared/data]
-        [--models S-NMF SS-NMF PSS-NMF] [--ks 2 6 10] [--cores 2] [--fits-per-job 54] [--out bench.tsv]
+        [--models S-NMF SS-NMF SS-NMF-UR PSS-NMF PSS-NMF-UR] [--ks 2 6 10] [--cores 2] [--out bench.tsv]
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalog")
     parser.add_argument("--samples")
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    parser.add_argument("--models", nargs="+", default=["S-NMF", "SS-NMF", "PSS-NMF"])
+    parser.add_argument("--models", nargs="+", default=["S-NMF", "SS-NMF", "SS-NMF-UR", "PSS-NMF", "PSS-NMF-UR"])
     parser.add_argument("--ks", type=int, nargs="+", default=[2, 6, 10])
     parser.add_argument("--lambda-c", type=float, default=0.1)
     parser.add_argument("--lambda-l2", type=float, default=1e-3)
@@ -101,8 +101,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-restarts", type=int, default=10)
     parser.add_argument("--max-epochs", type=int, help="model default unless given")
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--fits-per-job", type=int, default=54,
-                        help="fits batched in one job (54 = one model x K x all lambda_c x lambda_L2 x 3 folds)")
     parser.add_argument("--out", help="TSV of the measured fits")
     args = parser.parse_args(argv)
 
@@ -143,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         measured.to_csv(args.out, sep="\t", index=False)
 
     def per_fit(model: str, k: int, rows_scale: float) -> float:
-        base = model.replace("-UR", "")
+        base = model if model in set(measured["model"]) else model.replace("-UR", "")
         if base not in set(measured["model"]):
             base = "SS-NMF" if "SS-NMF" in set(measured["model"]) else measured["model"].iloc[0]
         m = measured[measured["model"] == base].sort_values("K")
@@ -164,19 +162,22 @@ def main(argv: list[str] | None = None) -> int:
                 cpu += n * per_fit(model, k, scale)
                 fits += n
         # ct sweep on the SS optimum; K unknown in advance: the grid's mean cost over K.
-        mean_k = float(np.mean([per_fit("PSS-NMF", k, semi_scale) for k in K_GRID]))
-        cpu += 2 * len(CT) * N_FOLDS * mean_k
+        mean_k = {model: float(np.mean([per_fit(model, k, semi_scale) for k in K_GRID]))
+                  for model in ("PSS-NMF", "PSS-NMF-UR")}
+        cpu += len(CT) * N_FOLDS * sum(mean_k.values())
         fits += 2 * len(CT) * N_FOLDS
-        cpu += 5 * final_scale * mean_k  # the final fits on the whole validation set
+        cpu += 5 * final_scale * float(np.mean(list(mean_k.values())))  # the final fits on the whole validation set
         fits += 5
     scopes = N_TASKS * N_SPLIT_MODES
     cpu *= scopes
     fits *= scopes
-    jobs = int(np.ceil(fits / args.fits_per_job))
+    # the workflow's jobs: one per (model, K, fold) of the grid (all lambda points), per (PSS model,
+    # fold) of the ct sweep, per final model; per task x split mode x proportion
+    jobs = scopes * len(PROPORTIONS) * (3 * len(K_GRID) * N_FOLDS + 2 * N_FOLDS + 5)
     overhead = jobs * (start_seconds + load_seconds + SNAKEMAKE_SHELL_JOB_S)
     wall = (cpu + overhead) / args.cores
     print()
-    print(f"full grid: {fits} fits in {jobs} jobs of up to {args.fits_per_job} fits")
+    print(f"full grid: {fits} fits in {jobs} jobs (the workflow's fit_grid, fit_ct and fit_final jobs)")
     print(f"fit CPU time:      {cpu / 3600:8.2f} h")
     print(f"job overhead:      {overhead / 3600:8.2f} h  ({overhead / (cpu + overhead):.1%} of the total; "
           f"per job {start_seconds + load_seconds + SNAKEMAKE_SHELL_JOB_S:.2f} s: start, fold load, Snakemake)")
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     for epochs in (200, 500, 1000, 2000, 5000):
         print(f"  {epochs:>5} epochs per restart -> about {wall * epochs / mean_epochs / 3600:7.2f} h on "
               f"{args.cores} cores")
-    print("assumptions: fit time linear in K between measured points and in training rows; U.R. costs as its base; "
+    print("assumptions: fit time linear in K between measured points and in training rows; "
           "lambda does not change the cost; DDRd fold sizes used for both tasks (the cancer-type folds are the same "
           "size: 400 cell lines per fold)")
     return 0

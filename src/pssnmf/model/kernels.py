@@ -166,11 +166,12 @@ def exposure_and_weight_step(exposures_t, exposures_out, sxt, gram_s, expz, insi
 @numba.njit(**_OPTIONS)
 def loss_terms(x_squared, exposures_t, etx, signatures, weights, targets_t, label_mask, null, lambda_c, lambda_l2,
                clip, out):
-    """L_Tot (eq. 4; eq. 8 under U.R.) per restart, accumulated in float64, into ``out`` (R,).
+    """L_Tot (eq. 4; eq. 8 under U.R.) per restart into ``out`` (R,), float64.
 
-    etx = E'X of the current E (R, K, 96); x_squared = ||X||^2.  The same loss as
-    :func:`pssnmf.model.updates.total_loss`: ||X||^2 - 2 <E'X, S> + <E'E, S S'> plus
+    etx = E'X of the current E (R, K, 96); x_squared = ||X||^2; clip of the arrays' dtype.  The same
+    loss as :func:`pssnmf.model.updates.total_loss`: ||X||^2 - 2 <E'X, S> + <E'E, S S'> plus
     lambda_c [sum_n l_n (log(u_n + sum_o exp z_no) - y_n . z_n) + lambda_l2 ||W||^2], z = clip(E W).
+    Sums over samples run in the arrays' precision, vectorised; the totals in float64.
     """
     n_restarts, n_signatures, n_samples = exposures_t.shape
     n_features = signatures.shape[2]
@@ -178,41 +179,49 @@ def loss_terms(x_squared, exposures_t, etx, signatures, weights, targets_t, labe
     for r in numba.prange(n_restarts):
         E = exposures_t[r]
         S = signatures[r]
+        zero = clip - clip
         cross = 0.0
         for k in range(n_signatures):
             for m in range(n_features):
                 cross += float(etx[r, k, m]) * float(S[k, m])
         quadratic = 0.0
         for a in range(n_signatures):
-            for b in range(n_signatures):
-                gram_e = 0.0
+            for b in range(a, n_signatures):
+                gram_e = zero
                 for n in range(n_samples):
-                    gram_e += float(E[a, n]) * float(E[b, n])
+                    gram_e += E[a, n] * E[b, n]
                 gram_s = 0.0
                 for m in range(n_features):
                     gram_s += float(S[a, m]) * float(S[b, m])
-                quadratic += gram_e * gram_s
+                quadratic += (1.0 if a == b else 2.0) * float(gram_e) * gram_s
         loss = max(x_squared - 2.0 * cross + quadratic, 0.0)
         if lambda_c != 0.0:
+            logits = np.empty((n_classes, n_samples), dtype=E.dtype)
+            for o in range(n_classes):
+                row = logits[o]
+                w = weights[r, 0, o]
+                for n in range(n_samples):
+                    row[n] = w * E[0, n]
+                for k in range(1, n_signatures):
+                    w = weights[r, k, o]
+                    for n in range(n_samples):
+                        row[n] += w * E[k, n]
+                for n in range(n_samples):
+                    row[n] = min(max(row[n], -clip), clip)
             entropy = 0.0
-            logits = np.empty(n_classes)
             for n in range(n_samples):
                 weight = float(label_mask[r, n])
                 if weight == 0.0:
                     continue
-                peak = 0.0 if null[r, n] != 0 else -np.inf
+                peak = 0.0 if null[r, n] != 0 else float(logits[0, n])
                 for o in range(n_classes):
-                    z = 0.0
-                    for k in range(n_signatures):
-                        z += float(E[k, n]) * float(weights[r, k, o])
-                    z = min(max(z, -clip), clip)
-                    logits[o] = z
-                    peak = max(peak, z)
+                    peak = max(peak, float(logits[o, n]))
                 partition = float(null[r, n]) * np.exp(-peak)
                 fitted = 0.0
                 for o in range(n_classes):
-                    partition += np.exp(logits[o] - peak)
-                    fitted += float(targets_t[r, o, n]) * logits[o]
+                    z = float(logits[o, n])
+                    partition += np.exp(z - peak)
+                    fitted += float(targets_t[r, o, n]) * z
                 entropy += weight * (np.log(partition) + peak - fitted)
             penalty = 0.0
             for k in range(n_signatures):
@@ -270,5 +279,5 @@ def loss(X, x_squared, exposures_t, signatures, weights, targets_t, label_mask, 
     buffers.etx_ready = True
     out = np.empty(exposures_t.shape[0])
     loss_terms(float(x_squared), exposures_t, buffers.etx, signatures, weights, targets_t, label_mask, null,
-               float(lambda_c), float(lambda_l2), float(clip), out)
+               float(lambda_c), float(lambda_l2), exposures_t.dtype.type(clip), out)
     return out
