@@ -22,7 +22,7 @@ What it does:
 
 Usage:
     python benchmarks/estimate_full_run.py [--catalog C --samples S] [--data-dir ../shared/data]
-        [--models S-NMF SS-NMF SS-NMF-UR PSS-NMF PSS-NMF-UR] [--ks 2 6 10] [--cores 2] [--out bench.tsv]
+        [--models S-NMF SS-NMF SS-NMF-UR PSS-NMF PSS-NMF-UR] [--ks 2 6 10] [--cores 2] [--dtype float64] [--out bench.tsv]
 """
 
 from __future__ import annotations
@@ -100,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ct", type=float, default=0.5)
     parser.add_argument("--n-restarts", type=int, default=10)
     parser.add_argument("--max-epochs", type=int, help="model default unless given")
+    parser.add_argument("--dtype", default="float64", choices=["float64", "float32"],
+                        help="training precision (experiment.fit.dtype)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--out", help="TSV of the measured fits")
     args = parser.parse_args(argv)
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         start_seconds = job_start_seconds()
         print(f"job start (python + import pssnmf): {start_seconds:.2f} s", flush=True)
 
-        settings = FitSettings(n_restarts=args.n_restarts, max_epochs=args.max_epochs)
+        settings = FitSettings(n_restarts=args.n_restarts, max_epochs=args.max_epochs, dtype=args.dtype)
         rows = []
         for model in args.models:
             for k in args.ks:
