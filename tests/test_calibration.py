@@ -1,6 +1,7 @@
 """Reliability curves, top-label ECE and temperature scaling on constructed cases."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import softmax
 from sklearn.linear_model import LogisticRegression
@@ -105,3 +106,34 @@ def test_errors():
         apply_temperature(probabilities, 0.0)
     with pytest.raises(ValueError, match="columns but there are"):
         reliability_curve(probabilities, labels, CLASSES[:2])
+
+
+def test_calibration_table_by_source_and_model():
+    """calibration_table pools the rows of each (model, source) and applies each model's T."""
+    from pssnmf.calibration import apply_temperature, expected_calibration_error
+    from pssnmf.tables import calibration_table
+
+    rng = np.random.default_rng(4)
+    classes = ["A", "B", "C"]
+    n = 3000
+    logits = rng.normal(size=(n, 3)) * 2
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    truth = np.array([rng.choice(classes, p=row) for row in p])
+    sharp = apply_temperature(p, 1 / 3)  # overconfident copy
+    rows = []
+    for model, probs in (("m1", p), ("m2", sharp)):
+        frame = pd.DataFrame(probs, columns=[f"probability_{c}" for c in classes])
+        frame["model"], frame["truth"] = model, truth
+        frame["predicted"] = np.asarray(classes)[probs.argmax(axis=1)]
+        frame["source"] = np.where(np.arange(n) % 2 == 0, "cell_line", "tumour")
+        rows.append(frame)
+    table, curves = calibration_table(pd.concat(rows, ignore_index=True), {"m1": np.nan, "m2": 3.0})
+    assert list(zip(table["model"], table["source"])) == [("m1", "cell lines"), ("m1", "TCGA"),
+                                                           ("m2", "cell lines"), ("m2", "TCGA")]
+    m2 = table[(table["model"] == "m2") & (table["source"] == "cell lines")].iloc[0]
+    even = np.arange(n) % 2 == 0
+    assert m2["ece"] == pytest.approx(expected_calibration_error(sharp[even], truth[even], classes))
+    assert m2["ece_scaled"] < m2["ece"] / 2  # T = 3 undoes the sharpening
+    assert np.isnan(table[table["model"] == "m1"]["ece_scaled"]).all()
+    assert set(curves["scaling"]) == {"raw", "temperature"}
+    assert set(curves.loc[curves["model"] == "m1", "scaling"]) == {"raw"}

@@ -95,7 +95,7 @@ def test_command_on_tcga_tumours(name, layout_runs, model_file, new_tumours):  #
     threshold = 50 if min_mutations is None else min_mutations
     check_prediction_table(table, new_tumours, load_model(model_file), min_mutations=threshold, **TEXT)
     assert table["low_count"].any() and not table["low_count"].all()
-    assert sorted(p.name for p in out.iterdir()) == ["predictions.tsv"]
+    assert sorted(p.name for p in out.iterdir()) == ["contributions.tsv", "predictions.tsv"]
 
 
 def test_command_on_example_whole_genomes(model_file, data_dir, tmp_path):  # noqa: F811

@@ -155,3 +155,19 @@ def test_cli_reports_bad_input_with_exit_status_2(fold_dir, tmp_path, caplog):
                    "--point", "model=S-NMF,K=2,lambda_c=0.1,lambda_l2=0.001,fold=0"])
     assert status == 2 and "proportion 0.25" in caplog.text
     assert not (tmp_path / "m.tsv").exists()
+
+
+def test_pseudo_label_variants_are_models_with_their_estimator_options():
+    from pssnmf.experiment import MODEL_OPTIONS, MODEL_SETTINGS, FitSettings, Point, make_model
+    from pssnmf.selection import PSS_BASE
+
+    for name, options in MODEL_OPTIONS.items():
+        assert MODEL_SETTINGS[name][0] == "pseudo_labeling" and name in PSS_BASE
+        model = make_model(Point(name, 4, 0.1, 1e-4, 0.5, "0"), 7, FitSettings(n_restarts=2))
+        for key, value in options.items():
+            assert model.get_params()[key] == value, (name, key)
+        # everything else as the paper's PSS model on the same base
+        plain = make_model(Point("PSS-NMF-UR" if PSS_BASE[name] == "SS-NMF-UR" else "PSS-NMF", 4, 0.1, 1e-4, 0.5, "0"),
+                           7, FitSettings(n_restarts=2)).get_params()
+        assert {k: v for k, v in model.get_params().items() if k not in options} == \
+            {k: v for k, v in plain.items() if k not in options}

@@ -120,3 +120,77 @@ def test_trinucleotide_counts_from_a_fasta_and_bed(tmp_path):
     assert exome[channel] == 2
     with pytest.raises(ValueError, match="positive and finite"):
         opportunity_ratio_from_counts(genome, exome)  # most contexts are absent from the exome
+
+
+# ---- the protocol's option (experiment.opportunity) -------------------------------------------
+
+def test_opportunity_option_converts_by_source_and_round_trips_through_a_file(cosmic, tmp_path):
+    from pssnmf.opportunity import Opportunity, main, read_ratio
+
+    genome, exome = cosmic
+    folder = tmp_path / "cosmic"
+    folder.mkdir()
+    for name, frame in (("g.txt", genome), ("e.txt", exome)):
+        frame.T.rename_axis("Type").to_csv(folder / name, sep="\t")
+    assert main(["--genome", str(folder / "g.txt"), "--exome", str(folder / "e.txt"),
+                 "--out", str(tmp_path / "ratio.tsv")]) == 0
+    ratio = read_ratio(tmp_path / "ratio.tsv")
+    np.testing.assert_allclose(ratio, opportunity_ratio(genome, exome), rtol=1e-15)
+    option = Opportunity("exome", tuple(ratio), (("cell_line", "genome"), ("tumour", "exome")))
+    # The published genome signatures, as "cell lines", become the published exome ones;
+    # the exome signatures, as "tumours", stay as they are.
+    rows = np.vstack([genome.to_numpy(), exome.to_numpy()])
+    out = option.apply(rows, ["cell_line"] * len(genome) + ["tumour"] * len(exome))
+    assert _cosine(out[: len(genome)], exome.to_numpy()).min() > 0.99999
+    np.testing.assert_array_equal(out[len(genome):], exome.to_numpy())
+    with pytest.raises(ValueError, match="no scale given for source"):
+        option.apply(rows[:1], ["organoid"])
+    assert option.metadata()["source_scales"] == {"cell_line": "genome", "tumour": "exome"}
+
+
+def test_ratio_file_errors_name_the_file(tmp_path):
+    from pssnmf.opportunity import read_ratio
+
+    bad = tmp_path / "ratio.tsv"
+    bad.write_text("channel\tgenome_over_exome\n" + "".join(f"{c}\t1\n" for c in SBS96[:95]))
+    with pytest.raises(ValueError, match="ratio.tsv: column channel must list the 96"):
+        read_ratio(bad)
+    bad.write_text("channel\tgenome_over_exome\n" + "".join(f"{c}\t{-1 if i == 3 else 1}\n"
+                                                             for i, c in enumerate(SBS96)))
+    with pytest.raises(ValueError, match="ratio.tsv: ratio must hold 96 positive"):
+        read_ratio(bad)
+
+
+def test_opportunity_comparison_by_hand():
+    """Two replicates of four test tumours and two cell lines, predicted at both scales."""
+    from pssnmf.metrics import macro_f1
+    from pssnmf.tables import opportunity_comparison
+
+    truth = ["MMR", "HR", "BER", "MMR"]
+    none = {0: ["MMR", "MMR", "BER", "HR"], 1: ["MMR", "HR", "HR", "HR"]}
+    exome = {0: ["MMR", "HR", "BER", "HR"], 1: ["MMR", "HR", "HR", "HR"]}
+
+    def frame(predicted):
+        rows = []
+        for r, labels in predicted.items():
+            rows += [{"task": "ddrd", "split_mode": "grouped", "proportion": 0.5, "model": "S-NMF", "fold": "test",
+                      "replicate": r, "row_id": f"t{i}", "source": "tumour", "truth": t, "predicted": p}
+                     for i, (t, p) in enumerate(zip(truth, labels))]
+            rows += [{"task": "ddrd", "split_mode": "grouped", "proportion": 0.5, "model": "S-NMF", "fold": "test",
+                      "replicate": r, "row_id": f"c{i}", "source": "cell_line", "truth": "HR", "predicted": "HR"}
+                     for i in range(2)]
+        return pd.DataFrame(rows)
+
+    table = opportunity_comparison({"none": frame(none), "exome": frame(exome)}, n_boot=200, seed=1)
+    tcga = table[table["source"] == "TCGA"].iloc[0]
+    f1_none = np.mean([macro_f1(truth, none[r]) for r in (0, 1)])
+    f1_exome = np.mean([macro_f1(truth, exome[r]) for r in (0, 1)])
+    assert tcga["f1_none"] == pytest.approx(f1_none) and tcga["f1_exome"] == pytest.approx(f1_exome)
+    assert tcga["f1_change"] == pytest.approx(f1_exome - f1_none) and f1_exome > f1_none
+    assert tcga["predictions_changed"] == 0.5  # one sample changed in replicate 0, none in 1
+    assert tcga["f1_change_low"] <= tcga["f1_change"] <= tcga["f1_change_high"]
+    cells = table[table["source"] == "cell lines"].iloc[0]
+    assert cells["f1_change"] == 0 and cells["f1_change_low"] == 0 == cells["f1_change_high"]
+    # A test sample predicted at one scale only means the runs do not match.
+    with pytest.raises(ValueError, match="not predicted at both scales"):
+        opportunity_comparison({"none": frame(none), "exome": frame(exome).iloc[1:]}, n_boot=10)

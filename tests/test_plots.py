@@ -568,3 +568,39 @@ def test_sample_figure_shows_profile_exposures_and_probabilities(tmp_path, tcga)
     with pytest.raises(ValueError, match="3 signature names"):
         sample_figure(sample="x", counts=np.ones(96), exposures=[1, 2], signature_names=["a", "b", "c"],
                       probabilities={})
+
+
+def test_reliability_figure_draws_each_model_and_source_from_its_curve():
+    """Real-shaped data: the ECE table's curves of two models on two sources, raw and scaled."""
+    from pssnmf.plots.calibration import reliability_figure
+    from pssnmf.tables import calibration_table
+
+    rng = np.random.default_rng(7)
+    classes = ["MMR", "BER", "HR"]
+    frames = []
+    for model, sharpness in (("S-NMF", 1.0), ("PSS-NMF", 3.0)):
+        logits = rng.normal(size=(400, 3)) * sharpness
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        frame = pd.DataFrame(p, columns=[f"probability_{c}" for c in classes])
+        frame["truth"] = [rng.choice(classes, p=row) for row in np.exp(logits / sharpness)
+                          / np.exp(logits / sharpness).sum(axis=1, keepdims=True)]
+        frame["model"], frame["predicted"] = model, np.asarray(classes)[p.argmax(axis=1)]
+        frame["source"] = np.where(np.arange(400) < 200, "cell_line", "tumour")
+        frames.append(frame)
+    table, curves = calibration_table(pd.concat(frames), {"S-NMF": 1.0, "PSS-NMF": 3.0})
+    fig, data = reliability_figure(curves, table, models=["S-NMF", "PSS-NMF"])
+    assert len(fig.axes) == 4  # (raw, scaled) x (cell lines, TCGA)
+    assert data.equals(curves.reset_index(drop=True))
+    for ax in fig.axes:
+        lines = [line for line in ax.get_lines() if line.get_label().startswith(("S-NMF", "PSS-NMF"))]
+        assert len(lines) == 2
+        source, scaling = ax.get_title().split(": ")
+        for line in lines:
+            model = line.get_label().split(" (")[0]
+            part = curves[(curves["model"] == model) & (curves["source"] == source) & (curves["count"] > 0)
+                          & (curves["scaling"] == ("raw" if scaling.startswith("raw") else "temperature"))]
+            np.testing.assert_allclose(line.get_xdata(), part["mean_predicted"])
+            np.testing.assert_allclose(line.get_ydata(), part["observed_frequency"])
+    # The overconfident model's raw ECE falls once scaled by its T.
+    pss = table[(table["model"] == "PSS-NMF")]
+    assert (pss["ece_scaled"] < pss["ece"]).all()

@@ -140,6 +140,15 @@ def check_prediction_table(table: pd.DataFrame, counts: pd.DataFrame, model, min
     assert list(table["mutations"]) == [int(v) for v in values.sum(axis=1)]
     flags = table["low_count"].astype(str).str.lower().map({"true": True, "false": False})
     assert list(flags) == [int(v) < min_mutations for v in values.sum(axis=1)]
+    # The documented "undetermined" rule (default thresholds), from the table's own intervals.
+    if "call" in table.columns:
+        width = table["interval_upper"] - table["interval_lower"]
+        np.testing.assert_allclose(table["interval_width"], width, rtol=0, atol=max(atol, 1e-12) * 10)
+        reason = np.where(values.sum(axis=1) < min_mutations, "few mutations",
+                          np.where(width > 0.5, "wide interval", ""))
+        assert ["" if pd.isna(v) else v for v in table["undetermined_reason"]] == list(reason)
+        assert list(table["call"]) == [c if r == "" else "undetermined" for c, r in zip(table["predicted"], reason)]
+        assert ((table["agreement"] >= 0) & (table["agreement"] <= 1)).all()
 
 
 def test_predict_counts_on_new_tcga_tumours(model_file, new_tumours):
@@ -153,7 +162,9 @@ def test_predict_counts_on_new_tcga_tumours(model_file, new_tumours):
     assert list(table.columns) == (
         ["sample", "predicted", "max_probability"] + [f"probability_{c}" for c in prediction.classes]
         + [f"exposure_Signature_{c}" for c in "ABCDE"] + [f"contribution_Signature_{c}" for c in "ABCDE"]
-        + ["reconstruction_cosine", "mutations", "low_count"])
+        + ["reconstruction_cosine", "mutations", "low_count", "call", "undetermined_reason", "agreement",
+           "interval_lower", "interval_upper", "interval_width"]
+        + [f"{side}_{c}" for c in prediction.classes for side in ("lower", "upper")])
     # Both sides of the threshold, and its edge, are present, so the flag check above can fail.
     assert table["low_count"].any() and not table["low_count"].all()
     assert set(table.loc[table["mutations"].isin([49, 50]), "low_count"]) == {True, False}
@@ -173,7 +184,9 @@ def test_min_mutations_moves_the_flag_only(model_file, new_tumours):
     strict = predict_counts(model, new_tumours, min_mutations=200).table
     assert list(strict["low_count"]) == list(new_tumours.sum(axis=1) < 200)
     assert strict["low_count"].sum() > default["low_count"].sum()
-    pd.testing.assert_frame_equal(strict.drop(columns="low_count"), default.drop(columns="low_count"))
+    # The count threshold moves the flag and the call, nothing else.
+    moved = ["low_count", "call", "undetermined_reason"]
+    pd.testing.assert_frame_equal(strict.drop(columns=moved), default.drop(columns=moved))
     assert not predict_counts(model, new_tumours, min_mutations=0).table["low_count"].any()
 
 
@@ -233,7 +246,7 @@ def test_rerun_replaces_plots(model_file, new_tumours, tmp_path):
     write_prediction(predict_counts(model, new_tumours.iloc[:2]), new_tumours.iloc[:2], out, plots=True)
     write_prediction(predict_counts(model, new_tumours.iloc[2:3]), new_tumours.iloc[2:3], out, plots=True)
     assert sorted(p.name for p in (out / "plots").iterdir()) == [f"{new_tumours.index[2]}.png"]
-    assert sorted(p.name for p in out.iterdir()) == ["plots", "predictions.tsv"]
+    assert sorted(p.name for p in out.iterdir()) == ["contributions.tsv", "plots", "predictions.tsv"]
 
 
 def test_plot_file_names_are_distinct_and_safe():

@@ -16,6 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -69,29 +70,83 @@ def cores2_run(workflow_run: Path) -> Path:
     return workflow_run
 
 
+NMF_MODELS = ["S-NMF", "SS-NMF", "SS-NMF-UR", "PSS-NMF", "PSS-NMF-UR"]
+BASELINES = ["LR-96", "NMF+LR", "COSMIC+LR"]
+
+
 def test_table1_covers_every_task_model_and_split(cores2_run: Path) -> None:
     table = pd.read_csv(cores2_run / "results/tables/table1.tsv", sep="\t")
-    models = ["S-NMF", "SS-NMF", "SS-NMF-UR", "PSS-NMF", "PSS-NMF-UR"]
     combos = set(zip(table["task"], table["split_mode"], table["model"]))
-    expected = {(t, s, m) for t in ("ddrd", "cancer_type") for s in ("grouped", "paper") for m in models}
+    expected = {(t, s, m) for t in ("ddrd", "cancer_type") for s in ("grouped", "paper")
+                for m in NMF_MODELS + BASELINES}
     assert combos == expected, f"Table 1 rows: {sorted(combos)}"
-    # Scores are real fractions with intervals around them, never NaN for the chosen models.
+    # Scores are real fractions with intervals around them, never NaN for the chosen models
+    # (baselines have no stability: no restarts).
+    nmf = table["model"].isin(NMF_MODELS)
     for column in ("stability", "cellline_f1", "tcga_f1"):
-        assert table[column].between(0, 1).all(), table[[column]]
-        low, high = table[f"{column}_low"], table[f"{column}_high"]
-        assert ((low <= table[column] + 1e-12) & (table[column] <= high + 1e-12)).all(), column
+        rows = table[nmf] if column == "stability" else table
+        assert rows[column].between(0, 1).all(), rows[[column]]
+        low, high = rows[f"{column}_low"], rows[f"{column}_high"]
+        assert ((low <= rows[column] + 1e-12) & (rows[column] <= high + 1e-12)).all(), column
     assert (cores2_run / "results/tables/table1.md").read_text().count("|") > 100
 
 
+def test_table1_baseline_rows_and_spread_over_seeds(cores2_run: Path) -> None:
+    """config/test.yaml runs the three baselines and two seeds per final fit: Table 1 has the baseline
+    rows for both tasks with finite scores and intervals, and the spread of every score over the seeds."""
+    table = pd.read_csv(cores2_run / "results/tables/table1.tsv", sep="\t")
+    assert (table["n_replicates"] == 2).all()
+    base = table[table["model"].isin(BASELINES)]
+    assert sorted(set(base["task"])) == ["cancer_type", "ddrd"]
+    for column in ("cellline_accuracy", "cellline_f1", "tcga_accuracy", "tcga_f1"):
+        for suffix in ("", "_low", "_high", "_seed_sd", "_seed_min", "_seed_max"):
+            assert np.isfinite(table[column + suffix]).all(), (column + suffix, table[["model", column + suffix]])
+        assert (table[f"{column}_seed_min"] <= table[column] + 1e-12).all()
+        assert (table[column] <= table[f"{column}_seed_max"] + 1e-12).all()
+    assert base["stability"].isna().all() and base[["lambda_c", "lambda_l2", "paper_tcga_f1"]].isna().all().all()
+    # NMF+LR's K is the chosen S-NMF point's (the workflow's rule); the other baselines have none.
+    keyed = table.set_index(["task", "split_mode", "model"])
+    for task in ("ddrd", "cancer_type"):
+        for split in ("grouped", "paper"):
+            assert keyed.loc[(task, split, "NMF+LR"), "K"] == keyed.loc[(task, split, "S-NMF"), "K"]
+            assert np.isnan(keyed.loc[(task, split, "LR-96"), "K"]) and np.isnan(keyed.loc[(task, split,
+                                                                                           "COSMIC+LR"), "K"])
+    markdown = (cores2_run / "results/tables/table1.md").read_text()
+    for model in BASELINES:
+        assert markdown.count(f"| 50% | {model} |") == 4, model
+    assert "mean over 2 seeds" in markdown
+
+
+def test_baseline_models_reproduce_their_test_predictions(cores2_run: Path) -> None:
+    """The saved baselines (no pickle) give the test-set probabilities the final fit wrote."""
+    from pssnmf.baselines import load_baseline
+    from pssnmf.folds import load_fold
+
+    for task in ("ddrd", "cancer_type"):
+        data = load_fold(cores2_run / f"results/folds/{task}/grouped", 0.5, "test")
+        for model_name in BASELINES:
+            final = cores2_run / f"results/final/{task}/grouped/u0.5"
+            predictions = pd.read_csv(final / f"{model_name}.predictions.tsv", sep="\t", keep_default_na=False)
+            for replicate, rows in predictions.groupby("replicate"):
+                paths = sorted((final / f"{model_name}.models").glob(f"*_foldtest{'_r1' if replicate else ''}.npz"))
+                assert len(paths) == 1, paths
+                model = load_baseline(paths[0])
+                assert list(rows["row_id"]) == list(data.eval["row_id"])
+                stored = rows[[f"probability_{c}" for c in model.classes_]].to_numpy(dtype=np.float64)
+                np.testing.assert_allclose(model.predict_proba(data.X_eval), stored, rtol=0, atol=1e-12)
+
+
 def test_final_predictions_match_the_test_set(cores2_run: Path) -> None:
-    """Every test-set row of the folds is predicted once by each final model, with its truth."""
+    """Every test-set row of the folds is predicted once per seed by each final model, with its truth."""
     for task in ("ddrd", "cancer_type"):
         membership = pd.read_csv(cores2_run / f"results/folds/{task}/grouped/membership.tsv", sep="\t",
                                  dtype=str, keep_default_na=False)
         test_rows = membership[(membership["set"] == "test") & (membership["proportion"] == "0.5")]
         predictions = pd.read_csv(cores2_run / f"results/final/{task}/grouped/u0.5/SS-NMF.predictions.tsv",
                                   sep="\t", dtype={"row_id": str})
-        assert sorted(predictions["row_id"]) == sorted(test_rows["row_id"])
+        for _, seed_rows in predictions.groupby("replicate"):
+            assert sorted(seed_rows["row_id"]) == sorted(test_rows["row_id"])
+        assert sorted(predictions["replicate"].unique()) == [0, 1]  # config/test.yaml: 2 seeds
         probabilities = predictions.filter(like="probability_")
         assert (probabilities.sum(axis=1) - 1).abs().max() < 1e-9
 

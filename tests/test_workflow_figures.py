@@ -32,7 +32,7 @@ MODELS = _CONFIG["models"] + _CONFIG["pseudo_label_models"]
 MAIN_SPLIT = "grouped" if "grouped" in SPLITS else SPLITS[0]
 MAIN_FIGURES = ["fig02_validation", "fig15_18_validation_ur", "fig03_pseudo_labels", "fig05_pca",
                 "fig06_matched_similarity", "fig07_cosmic_similarity", "fig08_exposures",
-                *(f"sbs96/{m}" for m in MODELS)]
+                *(f"sbs96/{m}" for m in MODELS), "calibration_reliability"]
 EVERY_SPLIT_FIGURES = ["fig04_confusion", "fig04_confusion_ur", "fig10_14_pareto"]
 EXPLORATION = ["fig09ab_samples_per_cancer_type", "fig09c_clustermap_cell_lines",
                "fig09d_clustermap_tcga", "fig09e_cell_lines_vs_tcga"]
@@ -305,3 +305,182 @@ def test_report_holds_every_figure_and_table(run: Path, data_dir: Path) -> None:
         assert held[name] == count, f"report holds {held[name]} of {count} {name}"
     for table in ["table1.tsv", "table2.tsv"] + [f"table{n}_{t}_{MAIN_SPLIT}.tsv" for n in (3, 4) for t in TASKS]:
         assert held[table] == 1, table
+    assert held["calibration_ece.tsv"] == len(TASKS) * len(PROPORTIONS)
+    assert held["uncertainty.tsv"] == len(TASKS) * len(PROPORTIONS)
+    assert held["opportunity.tsv"] == 1
+
+
+# ---- beyond the paper: calibration and the genome/exome opportunity comparison ---------------
+
+def _ece_by_hand(probability: np.ndarray, truth: np.ndarray, classes: list[str], n_bins: int = 10) -> float:
+    top = probability.max(axis=1)
+    correct = np.asarray(classes)[probability.argmax(axis=1)] == truth
+    total = 0.0
+    for b in range(n_bins):
+        lo, hi = b / n_bins, (b + 1) / n_bins
+        inside = (top > lo) & (top <= hi) if b else (top <= hi)
+        if inside.any():
+            total += inside.sum() * abs(correct[inside].mean() - top[inside].mean())
+    return total / len(top)
+
+
+def test_calibration_table_recomputed_from_the_predictions(run: Path) -> None:
+    for task in TASKS:
+        for prop in PROPORTIONS:
+            table = _tsv(_dir(run, "figures", task, MAIN_SPLIT, prop) / "calibration_ece.tsv")
+            assert set(table["source"]) == {"cell lines", "TCGA"} and set(MODELS) <= set(table["model"])
+            for _, row in table[table["model"].isin(MODELS)].iterrows():
+                preds = _tsv(_dir(run, "final", task, MAIN_SPLIT, prop) / f"{row['model']}.predictions.tsv")
+                source = "cell_line" if row["source"] == "cell lines" else "tumour"
+                preds = preds[(preds["source"] == source) & preds["truth"].notna()]
+                classes = [c.removeprefix("probability_") for c in preds.columns if c.startswith("probability_")]
+                p = preds[[f"probability_{c}" for c in classes]].to_numpy()
+                truth = preds["truth"].astype(str).to_numpy()
+                assert row["n_predictions"] == len(preds)
+                assert row["ece"] == pytest.approx(_ece_by_hand(p, truth, classes), abs=1e-12)
+                # Temperature scaling: softmax(log p / T), never changing the class.
+                assert np.isfinite(row["temperature"]) and row["temperature"] > 0 and row["n_validation"] > 0
+                z = np.log(np.maximum(p, np.finfo(float).tiny)) / row["temperature"]
+                scaled = np.exp(z - z.max(axis=1, keepdims=True))
+                scaled /= scaled.sum(axis=1, keepdims=True)
+                assert row["ece_scaled"] == pytest.approx(_ece_by_hand(scaled, truth, classes), abs=1e-9)
+
+
+def test_temperature_lowers_the_validation_loss_it_was_fitted_on(run: Path) -> None:
+    """T comes from the chosen point's out-of-fold cell-line predictions: there it must not do
+    worse than T = 1 (it minimises that loss), and it must differ from 1 for some model."""
+    from pssnmf.calibration import apply_temperature
+    from pssnmf.experiment import Point
+    from pssnmf.model import load_model
+
+    task, prop = TASKS[0], PROPORTIONS[0]
+    table = _tsv(_dir(run, "figures", task, MAIN_SPLIT, prop) / "calibration_ece.tsv")
+    chosen = _tsv(_dir(run, "select", task, MAIN_SPLIT, prop) / "chosen.tsv")
+    temperatures = []
+    for model_name in MODELS:
+        r = chosen[chosen["model"] == model_name].iloc[0]
+        ct = None if pd.isna(r["confidence_threshold"]) else float(r["confidence_threshold"])
+        p, truth, classes = [], [], None
+        for fold in range(_CONFIG["folds"]["n_folds"]):
+            point = Point(model_name, int(r["K"]), float(r["lambda_c"]), float(r["lambda_l2"]), ct, fold=str(fold))
+            (path,) = (_dir(run, "fits", task, MAIN_SPLIT, prop) / model_name).glob(f"*.models/{point.point_id}.npz")
+            model = load_model(path)
+            data = load_fold(run / "results" / "folds" / task / MAIN_SPLIT, float(prop), fold)
+            cells = (data.eval["source"] == "cell_line").to_numpy()
+            p.append(model.predict_proba(data.X_eval[cells]))
+            truth.append(data.eval.loc[cells, "truth"].to_numpy())
+            classes = list(model.classes_)
+        p, truth = np.vstack(p), np.concatenate(truth)
+        codes = np.array([classes.index(t) for t in truth])
+        t = float(table[table["model"] == model_name]["temperature"].iloc[0])
+        temperatures.append(t)
+
+        def nll(q):
+            return -np.mean(np.log(np.maximum(q[np.arange(len(codes)), codes], 1e-300)))
+
+        assert nll(apply_temperature(p, t)) <= nll(p) + 1e-12, model_name
+    assert any(abs(t - 1) > 0.01 for t in temperatures), temperatures
+
+
+def test_opportunity_ratio_file_is_derived_from_the_cosmic_files(run: Path) -> None:
+    from pssnmf.opportunity import opportunity_ratio, read_ratio, read_signatures
+
+    cosmic = run / "results" / "data" / "cosmic"
+    ratio = read_ratio(cosmic / "opportunity_ratio.tsv")
+    expected = opportunity_ratio(read_signatures(cosmic / "COSMIC_v3.4_SBS_GRCh37.txt"),
+                                 read_signatures(cosmic / "COSMIC_v3.4_SBS_GRCh37_exome.txt"))
+    np.testing.assert_allclose(ratio.to_numpy(), expected.to_numpy(), rtol=1e-15)
+
+
+def test_opportunity_table_recomputed_from_both_runs(run: Path) -> None:
+    """The comparison refits every final point at exome scale (DDRd: the Zou cell lines are
+    genomes; cancer type's GDSC cell lines are exomes, so it is not run); its F1 columns equal
+    scikit-learn's on the two prediction files, and the conversion changes predictions."""
+    from sklearn.metrics import f1_score
+
+    table = _tsv(run / "results" / "tables" / "opportunity.tsv")
+    assert set(table["task"]) == {"ddrd"} and set(table["split_mode"]) == set(SPLITS)
+    assert set(table["model"]) == set(MODELS) and set(table["source"]) == {"cell lines", "TCGA"}
+    for _, row in table.iterrows():
+        prop = repr(float(row["proportion"]))
+        main = _tsv(_dir(run, "final", row["task"], row["split_mode"], prop) / f"{row['model']}.predictions.tsv")
+        other = _tsv(_dir(run, "opportunity", row["task"], row["split_mode"], prop) / "exome"
+                     / f"{row['model']}.predictions.tsv")
+        source = "cell_line" if row["source"] == "cell lines" else "tumour"
+        f1 = {}
+        for name, frame in (("none", main), ("exome", other)):
+            part = frame[(frame["source"] == source) & frame["truth"].notna()]
+            f1[name] = np.mean([f1_score(g["truth"].astype(str), g["predicted"].astype(str), average="macro")
+                                for _, g in part.groupby("replicate")])
+        assert row["f1_none"] == pytest.approx(f1["none"], abs=1e-12)
+        assert row["f1_exome"] == pytest.approx(f1["exome"], abs=1e-12)
+        assert row["f1_change_low"] <= row["f1_change_high"]
+        # Same test rows, same seeds: only the scale differs.
+        key = ["row_id", "replicate"]
+        merged = main.merge(other, on=key, suffixes=("_none", "_exome"))
+        assert len(merged) == len(main) == len(other)
+    assert (table["predictions_changed"] > 0).any()
+    # The main run's models are trained without conversion and say so.
+    from pssnmf.model import load_model
+
+    final = next((_dir(run, "final", "ddrd", MAIN_SPLIT, PROPORTIONS[0]) / "S-NMF.models").glob("*.npz"))
+    assert load_model(final).metadata_["opportunity"] is None
+
+
+def test_an_exome_scale_fit_converts_cell_lines_only_and_records_its_scale(run: Path, tmp_path: Path) -> None:
+    """experiment.opportunity: exome, on the run's real DDRd folds: cell-line rows (Zou genomes)
+    are divided by the ratio and renormalised, tumour rows untouched, and the saved model
+    carries the scale and ratio that `pssnmf predict --scale` uses."""
+    from pssnmf.experiment import FitSettings, Point, run_fit_batch
+    from pssnmf.model import load_model
+    from pssnmf.opportunity import Opportunity, read_ratio
+    from pssnmf.predict import predict_counts
+
+    ratio = read_ratio(run / "results" / "data" / "cosmic" / "opportunity_ratio.tsv")
+    opportunity = Opportunity("exome", tuple(ratio), (("cell_line", "genome"), ("tumour", "exome")))
+    fold_dir = run / "results" / "folds" / "ddrd" / MAIN_SPLIT
+    plain = load_fold(fold_dir, float(PROPORTIONS[0]), "test")
+    exome = load_fold(fold_dir, float(PROPORTIONS[0]), "test", opportunity=opportunity)
+    for X_plain, X_exome, rows in ((plain.X_train, exome.X_train, plain.train), (plain.X_eval, exome.X_eval, plain.eval)):
+        cells = (rows["source"] == "cell_line").to_numpy()
+        assert cells.any() and (~cells).any()
+        np.testing.assert_array_equal(X_exome[~cells], X_plain[~cells])
+        expected = X_plain[cells] / ratio.to_numpy()
+        np.testing.assert_allclose(X_exome[cells], expected / expected.sum(axis=1, keepdims=True), rtol=1e-12)
+    point = Point("S-NMF", 4, 0.1, 0.0001, fold="test")
+    run_fit_batch(fold_dir, "ddrd", MAIN_SPLIT, float(PROPORTIONS[0]), [point], 0, tmp_path / "m.tsv",
+                  models_dir=tmp_path / "models", settings=FitSettings(n_restarts=2, max_epochs=60, min_epochs=10),
+                  opportunity=opportunity)
+    model = load_model(tmp_path / "models" / f"{point.point_id}.npz")
+    recorded = model.metadata_["opportunity"]
+    assert recorded["target_scale"] == "exome" and recorded["source_scales"]["cell_line"] == "genome"
+    np.testing.assert_allclose(recorded["ratio"], ratio.to_numpy(), rtol=1e-15)
+    counts = pd.read_csv(run / "results" / "folds" / "ddrd" / MAIN_SPLIT / "catalog.tsv", sep="\t",
+                         index_col=0).T.iloc[:5]
+    with pytest.raises(ValueError, match="--scale"):
+        predict_counts(model, counts)
+    assert len(predict_counts(model, counts, scale="genome", n_resamples=0).table) == 5
+
+
+def test_undetermined_counts_follow_the_rule_and_the_final_predictions(run: Path) -> None:
+    """uncertainty.tsv: the few-mutation count equals the test rows under 50 mutations, the
+    counts add up, and accuracy over all samples equals the final fit's own (seed 0)."""
+    for task in TASKS:
+        for prop in PROPORTIONS:
+            table = _tsv(_dir(run, "figures", task, MAIN_SPLIT, prop) / "uncertainty.tsv")
+            assert set(table["model"]) == set(MODELS) and set(table["source"]) == {"cell lines", "TCGA"}
+            membership = pd.read_csv(run / "results" / "folds" / task / MAIN_SPLIT / "membership.tsv", sep="\t",
+                                     dtype=str, keep_default_na=False)
+            test = membership[(membership["set"] == "test") & (membership["proportion"] == prop)
+                              & (membership["truth"] != "")]
+            for _, row in table.iterrows():
+                source = "cell_line" if row["source"] == "cell lines" else "tumour"
+                rows = test[test["source"] == source]
+                assert row["n_samples"] == len(rows)
+                assert row["n_few_mutations"] == (rows["mutations"].astype(int) < 50).sum()
+                assert row["n_determined"] + row["n_few_mutations"] + row["n_wide_interval"] == row["n_samples"]
+                preds = _tsv(_dir(run, "final", task, MAIN_SPLIT, prop) / f"{row['model']}.predictions.tsv")
+                preds = preds[(preds["replicate"] == 0) & (preds["source"] == source) & preds["truth"].notna()]
+                assert row["accuracy_all"] == pytest.approx((preds["truth"] == preds["predicted"]).mean(), abs=1e-12)
+    # Real TCGA exomes have tumours under 50 mutations: the rule is exercised, not vacuous.
+    assert (table[table["source"] == "TCGA"]["n_few_mutations"] > 0).all()

@@ -3,8 +3,9 @@
     pssnmf predict --model MODEL.npz --catalog SAMPLES.tsv --out DIR [--plots]
     pssnmf predict --model MODEL.npz --maf TUMOURS.maf [--fasta GRCh37.fa] --out DIR
 
-Writes DIR/predictions.tsv (columns described in :mod:`pssnmf.predict`) and, with
-``--plots``, one PNG per sample in DIR/plots.  Progress and errors go to stderr.
+Writes DIR/predictions.tsv and DIR/contributions.tsv (columns described in
+:mod:`pssnmf.predict`) and, with ``--plots``, one PNG per sample in DIR/plots.  Progress and
+errors go to stderr.
 
 Exit status: 0 on success; 2 on bad input (a usage error, or a model or catalog that
 cannot be used: the message names the file and what was expected), with nothing
@@ -36,7 +37,10 @@ def _parser() -> argparse.ArgumentParser:
             "as rows, tab or comma separated (the layout found is logged); or to a MAF "
             "with a CONTEXT column or a reference FASTA. Writes OUT/predictions.tsv: sample, "
             "predicted, max_probability, probability_<class>, exposure_<signature>, "
-            "reconstruction_cosine, mutations, low_count."
+            "contribution_<signature>, reconstruction_cosine, mutations, low_count, call "
+            "(the class or 'undetermined'), undetermined_reason, agreement, interval_lower/upper/width, "
+            "lower_<class>, upper_<class>; and OUT/contributions.tsv: exposure x weight of every "
+            "signature for every class."
         ),
     )
     p.add_argument("--model", required=True, help="trained model file (.npz)")
@@ -44,16 +48,32 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--catalog", help="SBS96 count matrix (.tsv/.csv/.txt)")
     src.add_argument("--maf", help="MAF of single-base substitutions (needs --fasta unless it has a CONTEXT column)")
     p.add_argument("--fasta", help="reference FASTA for --maf (a .fai index is used, or written, beside it)")
-    p.add_argument("--out", required=True, help="output folder (created); predictions.tsv is written there")
+    p.add_argument("--out", required=True,
+                   help="output folder (created); predictions.tsv and contributions.tsv are written there")
     p.add_argument("--plots", action="store_true",
-                   help="also write one PNG per sample into OUT/plots (SBS96 profile, exposures, probabilities)")
+                   help="also write one PNG per sample into OUT/plots (SBS96 profile, exposures, contributions, "
+                        "probabilities with intervals)")
     p.add_argument(
         "--min-mutations",
         type=int,
         default=None,
         metavar="N",
-        help="samples with fewer than N substitutions are flagged low_count (default: 50)",
+        help="samples with fewer than N substitutions are flagged low_count and called undetermined "
+             "(default: 50)",
     )
+    p.add_argument("--scale", choices=("genome", "exome"),
+                   help="what the catalog's samples are: whole genomes or exomes. Needed for a model trained "
+                        "at exome scale (experiment.opportunity: exome), whose genome/exome ratio then converts "
+                        "genomes; a model trained without conversion (the default) ignores it")
+    p.add_argument("--resamples", type=int, default=None, metavar="N",
+                   help="multinomial resamples of each sample's own counts for its probability intervals "
+                        "(default: 200; 0: no intervals, the call then follows --min-mutations alone)")
+    p.add_argument("--level", type=float, default=None,
+                   help="coverage of the percentile intervals (default: 0.9)")
+    p.add_argument("--max-interval-width", type=float, default=None, metavar="W",
+                   help="a sample whose predicted class's interval is wider than W is called undetermined "
+                        "(default: 0.5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the resampling (default: 0)")
     p.add_argument("-q", "--quiet", action="store_true", help="only print errors")
     return parser
 
@@ -79,12 +99,20 @@ def _predict(args) -> int:
             raise ValueError(f"--min-mutations must be >= 0, got {min_mutations}")
         if args.fasta and not args.maf:
             raise ValueError("--fasta is used only with --maf")
+        options = {
+            "scale": args.scale,
+            "n_resamples": predict.N_RESAMPLES if args.resamples is None else args.resamples,
+            "level": predict.LEVEL if args.level is None else args.level,
+            "max_interval_width": (predict.MAX_INTERVAL_WIDTH if args.max_interval_width is None
+                                   else args.max_interval_width),
+            "random_state": args.seed,
+        }
         if args.maf:
             predict.predict_maf(args.model, args.maf, args.out, fasta=args.fasta,
-                                min_mutations=min_mutations, plots=args.plots)
+                                min_mutations=min_mutations, plots=args.plots, **options)
         else:
             predict.predict_catalog(args.model, args.catalog, args.out,
-                                    min_mutations=min_mutations, plots=args.plots)
+                                    min_mutations=min_mutations, plots=args.plots, **options)
     except (ValueError, OSError) as err:
         # ValueError covers CatalogError, MafError and the model file's errors; OSError a file
         # that is missing, a folder, or unreadable.  All name the file.

@@ -8,10 +8,15 @@ Library functions, each with a thin command (``python -m pssnmf.experiment <comm
 ``select``  :func:`run_selection`               metrics TSVs -> fold summary with Pareto flags + chosen
                                                 point per (task, split mode, proportion, model)
 ``table1``  :func:`write_table1`                final fits' metrics + test predictions -> Table 1 with
-                                                bootstrap intervals and the paper's numbers beside
+                                                bootstrap intervals, the spread over seeds and the
+                                                paper's numbers beside
 
 A *point* is one fit: model name, K, lambda_c, lambda_l2, confidence_threshold (PSS models only),
-fold (0..n-1 or ``test``) and replicate (0 unless several seeds of a final fit are run).  Its
+fold (0..n-1 or ``test``) and replicate (0 unless several seeds of a final fit are run).  The
+baselines of :mod:`pssnmf.baselines` (``LR-96``, ``NMF+LR``, ``COSMIC+LR``) are points too, with no
+lambda_c, lambda_l2 or ct; only NMF+LR has a K, which the final test takes from the chosen S-NMF
+point (:data:`BASELINE_K_FROM`).  They are fitted, scored and saved by the same batch runner, so
+their rows in the metrics and in Table 1 have the NMF models' columns (stability NaN).  Its
 ``random_state`` comes from the config seed and the point through :func:`fit_seed`
 (SeedSequence on stable encodings), so a fit gives the same result whichever job, batch, core
 count or cluster runs it.  BLAS threads are pinned to ``--threads`` with threadpoolctl.
@@ -39,6 +44,7 @@ from threadpoolctl import threadpool_limits
 
 from pssnmf import folds as folds_lib
 from pssnmf import metrics as metrics_lib
+from pssnmf import opportunity as opportunity_lib
 from pssnmf import selection as selection_lib
 from pssnmf.folds import FoldData, load_fold, proportion_label, seed_sequence, write_text_atomic, write_tsv_atomic
 
@@ -51,7 +57,22 @@ MODEL_SETTINGS = {
     "SS-NMF-UR": ("semi_supervised", True),
     "PSS-NMF": ("pseudo_labeling", False),
     "PSS-NMF-UR": ("pseudo_labeling", True),
+    # the pseudo-labelling variants of the paper's section 4 (docs/model.md), each sweeping ct on
+    # its SS base like PSS-NMF (pssnmf.selection.PSS_BASE); their estimator options: MODEL_OPTIONS
+    "PSS-NMF-vote": ("pseudo_labeling", False),
+    "PSS-NMF-soft": ("pseudo_labeling", False),
+    "PSS-NMF-revisable": ("pseudo_labeling", False),
+    "PSS-NMF-UR-half": ("pseudo_labeling", True),
 }
+MODEL_OPTIONS = {
+    "PSS-NMF-vote": {"pseudo_label_vote": True},
+    "PSS-NMF-soft": {"soft_pseudo_labels": True},
+    "PSS-NMF-revisable": {"revisable_pseudo_labels": True},
+    "PSS-NMF-UR-half": {"ur_weight": 0.5},
+}
+# Baseline name -> the model whose chosen point gives its K (final test); see docs/beyond.md.
+BASELINE_K_FROM = {"NMF+LR": "S-NMF"}
+BASELINES = ("LR-96", "NMF+LR", "COSMIC+LR")  # pssnmf.baselines.BASELINES, without importing sklearn here
 POINT_COLUMNS = ["model", "K", "lambda_c", "lambda_l2", "confidence_threshold", "fold", "replicate"]
 
 
@@ -66,21 +87,38 @@ class Point:
     replicate: int = 0
 
     def __post_init__(self) -> None:
+        if self.model in BASELINES:
+            given = [k for k in ("lambda_c", "lambda_l2", "confidence_threshold") if getattr(self, k) is not None]
+            if self.model not in BASELINE_K_FROM and self.K is not None:
+                given.insert(0, "K")
+            if given:
+                raise ValueError(f"baseline {self.model} takes no {', '.join(given)}")
+            return
         if self.model not in MODEL_SETTINGS:
-            raise ValueError(f"unknown model {self.model!r}; expected one of {list(MODEL_SETTINGS)}")
+            raise ValueError(f"unknown model {self.model!r}; expected one of {[*MODEL_SETTINGS, *BASELINES]}")
         is_pss = MODEL_SETTINGS[self.model][0] == "pseudo_labeling"
         if not is_pss and self.confidence_threshold is not None:
             raise ValueError(f"{self.model} takes no confidence_threshold (got {self.confidence_threshold})")
 
     @property
+    def is_baseline(self) -> bool:
+        return self.model in BASELINES
+
+    @property
     def complete(self) -> bool:
+        if self.is_baseline:
+            return self.K is not None or self.model not in BASELINE_K_FROM
         needs_ct = MODEL_SETTINGS[self.model][0] == "pseudo_labeling"
         return None not in (self.K, self.lambda_c, self.lambda_l2) and (self.confidence_threshold is not None
                                                                        or not needs_ct)
 
     @property
     def point_id(self) -> str:
-        """A file-name-safe, stable name of the point, e.g. ``SS-NMF_K5_lc0.1_l20.001_ctNA_fold0``."""
+        """A file-name-safe, stable name of the point, e.g. ``SS-NMF_K5_lc0.1_l20.001_ctNA_fold0``
+        (baselines: ``LR-96_foldtest``, ``NMF+LR_K4_foldtest``)."""
+        if self.is_baseline:
+            text = self.model + (f"_K{self.K}" if self.K is not None else "") + f"_fold{self.fold}"
+            return text + (f"_r{self.replicate}" if self.replicate else "")
         ct = "NA" if self.confidence_threshold is None else repr(float(self.confidence_threshold))
         text = (f"{self.model}_K{self.K}_lc{float(self.lambda_c)!r}_l2{float(self.lambda_l2)!r}_ct{ct}"
                 f"_fold{self.fold}")
@@ -133,7 +171,8 @@ def fill_from_optimum(points: Sequence[Point], optimum: pd.DataFrame, task: str,
     """Fill missing hyperparameters from chosen points (the ``select`` command's output).
 
     A point takes the row of its own model where there is one (the final test); a PSS model
-    without one takes (K, lambda_c, lambda_l2) from its SS-NMF(-UR) base (the ct sweep).
+    without one takes (K, lambda_c, lambda_l2) from its SS-NMF(-UR) base (the ct sweep); NMF+LR
+    takes K from the chosen S-NMF point (:data:`BASELINE_K_FROM`).
     """
     here = optimum[(optimum["task"] == task) & (optimum["split_mode"] == split_mode)
                    & (optimum["proportion"].map(float) == float(proportion))]
@@ -141,6 +180,13 @@ def fill_from_optimum(points: Sequence[Point], optimum: pd.DataFrame, task: str,
     for p in points:
         if p.complete:
             out.append(p)
+            continue
+        if p.is_baseline:
+            source = here[here["model"] == BASELINE_K_FROM[p.model]]
+            if len(source) != 1:
+                raise ValueError(f"{p.model} takes K from the chosen {BASELINE_K_FROM[p.model]} point, and the "
+                                 f"optimum table has {len(source)} for {task}/{split_mode}/proportion {proportion}")
+            out.append(replace(p, K=int(source.iloc[0]["K"])))
             continue
         own = here[here["model"] == p.model]
         base = here[here["model"] == selection_lib.PSS_BASE.get(p.model, "")]
@@ -164,8 +210,11 @@ def fill_from_optimum(points: Sequence[Point], optimum: pd.DataFrame, task: str,
 
 def fit_seed(seed: int, task: str, split_mode: str, proportion: float, point: Point) -> int:
     """The random_state of one fit: a 32-bit integer from SeedSequence(seed, stable key of the fit)."""
-    ss = seed_sequence(seed, "fit", task, split_mode, float(proportion), point.model, int(point.K),
-                       float(point.lambda_c), float(point.lambda_l2),
+    def number(value, kind):
+        return "NA" if value is None else kind(value)  # baselines have no lambdas (NMF+LR alone a K)
+
+    ss = seed_sequence(seed, "fit", task, split_mode, float(proportion), point.model, number(point.K, int),
+                       number(point.lambda_c, float), number(point.lambda_l2, float),
                        "NA" if point.confidence_threshold is None else float(point.confidence_threshold),
                        str(point.fold), int(point.replicate))
     return int(ss.generate_state(1, dtype=np.uint32)[0])
@@ -181,8 +230,11 @@ class FitSettings:
     max_epochs: int | None = None
     mu_w: float | None = None
     dtype: str = "float64"
+    # COSMIC SBS file (COSMIC layout) the COSMIC+LR baseline takes its fixed signatures from.
+    cosmic_signatures: str | None = None
 
     def kwargs(self) -> dict:
+        """IntegratedNMF's keyword arguments (the baselines take none of these)."""
         out = {"n_restarts": self.n_restarts, "dtype": self.dtype}
         for key in ("tol", "min_epochs", "max_epochs", "mu_w"):
             if getattr(self, key) is not None:
@@ -191,12 +243,21 @@ class FitSettings:
 
 
 def make_model(point: Point, random_state: int, settings: FitSettings):
+    if point.is_baseline:
+        from pssnmf.baselines import make_baseline
+
+        if point.model == "COSMIC+LR" and settings.cosmic_signatures is None:
+            raise ValueError("COSMIC+LR needs the COSMIC signature file: --cosmic-signatures PATH (e.g. "
+                             "results/data/cosmic/COSMIC_v3.4_SBS_GRCh37.txt)")
+        extra = {} if point.K is None else {"n_signatures": int(point.K)}
+        return make_baseline(point.model, random_state=random_state, cosmic_signatures=settings.cosmic_signatures,
+                             **extra)
     from pssnmf.model import IntegratedNMF  # imported late: folds/selection work without the model
 
     mode, unlabeled_regularization = MODEL_SETTINGS[point.model]
     kwargs = dict(n_signatures=int(point.K), mode=mode, unlabeled_regularization=unlabeled_regularization,
                   lambda_c=float(point.lambda_c), lambda_l2=float(point.lambda_l2), random_state=random_state,
-                  **settings.kwargs())
+                  **settings.kwargs(), **MODEL_OPTIONS.get(point.model, {}))
     if mode == "pseudo_labeling":
         kwargs["confidence_threshold"] = float(point.confidence_threshold)
     return IntegratedNMF(**kwargs)
@@ -222,7 +283,9 @@ def fit_one(data: FoldData, point: Point, random_state: int, settings: FitSettin
                                               n_restarts=settings.n_restarts)
     n_epochs, n_epochs_mean = _epochs(model)
     labelled = np.array([y is not None for y in data.y_train])
-    row = {"random_state": random_state, "n_restarts": settings.n_restarts,
+    # A baseline is one fit: no restarts, no epochs (NaN), no pseudo-labels, stability NaN.
+    n_restarts = 1 if point.is_baseline else settings.n_restarts
+    row = {"random_state": random_state, "n_restarts": n_restarts,
            "n_train_labelled": int(labelled.sum()), "n_train_unlabelled": int((~labelled).sum()),
            "n_epochs": n_epochs, "n_epochs_mean": n_epochs_mean,
            "stability": float(model.stability_), **scores, **pseudo}
@@ -246,14 +309,17 @@ def run_fit_batch(
     predictions_out: str | os.PathLike | None = None,
     settings: FitSettings = FitSettings(),
     threads: int = 1,
+    opportunity=None,
 ) -> pd.DataFrame:
     """Fit a batch of points and write one metrics TSV (one row per fit); return it.
 
-    Each fold is read once.  Models go to ``models_dir/<point_id>.npz`` (+ whatever
-    :func:`pssnmf.model.save_model` writes beside it), test predictions to ``predictions_out``.
+    Each fold is read once.  Models go to ``models_dir/<point_id>.npz`` (written by
+    :func:`pssnmf.model.save_model`, baselines by :func:`pssnmf.baselines.save_baseline`), test
+    predictions to ``predictions_out``.
     All files are written atomically; the metrics file is written last, so its presence means
     the batch is complete.
     """
+    from pssnmf.baselines import save_baseline
     from pssnmf.model import save_model
 
     if not points:
@@ -261,18 +327,24 @@ def run_fit_batch(
     incomplete = [p for p in points if not p.complete]
     if incomplete:
         raise ValueError(f"points lack hyperparameters (give them or --optimum): {incomplete[0]}")
+    if any(p.model == "COSMIC+LR" for p in points):
+        if settings.cosmic_signatures is None:
+            raise ValueError("COSMIC+LR needs the COSMIC signature file: --cosmic-signatures PATH")
+        if not Path(settings.cosmic_signatures).is_file():
+            raise FileNotFoundError(f"--cosmic-signatures {settings.cosmic_signatures}: no such file")
     rows, timing_rows, prediction_frames = [], [], []
     cache: dict[str, FoldData] = {}
     with threadpool_limits(limits=int(threads)):
         for i, point in enumerate(points, 1):
             if point.fold not in cache:
-                cache[point.fold] = load_fold(fold_dir, proportion, point.fold)
+                cache[point.fold] = load_fold(fold_dir, proportion, point.fold, opportunity=opportunity)
             data = cache[point.fold]
             random_state = fit_seed(seed, task, split_mode, proportion, point)
             model, scores, predictions, seconds = fit_one(data, point, random_state, settings)
             keys = {"task": task, "split_mode": split_mode, "proportion": float(proportion),
-                    "model": point.model, "K": int(point.K), "lambda_c": float(point.lambda_c),
-                    "lambda_l2": float(point.lambda_l2),
+                    "model": point.model, "K": np.nan if point.K is None else int(point.K),
+                    "lambda_c": np.nan if point.lambda_c is None else float(point.lambda_c),
+                    "lambda_l2": np.nan if point.lambda_l2 is None else float(point.lambda_l2),
                     "confidence_threshold": (np.nan if point.confidence_threshold is None
                                              else float(point.confidence_threshold)),
                     "fold": str(point.fold), "replicate": int(point.replicate), "seed": int(seed),
@@ -285,8 +357,16 @@ def run_fit_batch(
                                                                 "fold", "replicate")}))
             if models_dir is not None:
                 metadata = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in keys.items()}
-                metadata.update(random_state=random_state, **settings.kwargs())
-                _save_model_atomic(save_model, model, Path(models_dir), point.point_id, metadata)
+                # The profiles' scale (experiment.opportunity), read back by `pssnmf predict --scale`.
+                metadata["opportunity"] = None if opportunity is None else opportunity.metadata()
+                if point.is_baseline:
+                    metadata["random_state"] = random_state
+                    if point.model == "COSMIC+LR":
+                        metadata["cosmic_signatures"] = Path(settings.cosmic_signatures).name
+                    _save_model_atomic(save_baseline, model, Path(models_dir), point.point_id, metadata)
+                else:
+                    metadata.update(random_state=random_state, **settings.kwargs())
+                    _save_model_atomic(save_model, model, Path(models_dir), point.point_id, metadata)
             log.info("[%d/%d] %s %s/%s p=%s: stability %.3f, cell-line acc %.3f, TCGA acc %.3f, %s epochs, %.1f s",
                      i, len(points), point.point_id, task, split_mode, proportion_label(proportion),
                      scores["stability"], scores["cellline_accuracy"], scores["tcga_accuracy"],
@@ -354,13 +434,30 @@ def paper_table1() -> pd.DataFrame:
         return pd.read_csv(handle, sep="\t")
 
 
+def seed_spread(values: Sequence[float]) -> tuple[float, float, float]:
+    """(sd, min, max) of one score over the seeds (replicates) of a final fit.
+
+    sd is the sample standard deviation (ddof 1), NaN with a single seed; NaN values (a score
+    a model does not have, e.g. a baseline's stability) are left out.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return np.nan, np.nan, np.nan
+    sd = float(np.std(values, ddof=1)) if values.size > 1 else np.nan
+    return sd, float(values.min()), float(values.max())
+
+
 def table1(final_metrics: pd.DataFrame, predictions: pd.DataFrame, paper: pd.DataFrame | None = None,
            n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """One row per (task, split mode, proportion, model) of the final fits (fold ``test``).
 
-    Every score has a percentile bootstrap interval over test samples and, where several
-    replicates (seeds) were run, over seeds (:func:`pssnmf.metrics.bootstrap_ci`); stability
-    has the range over seeds.  The paper's numbers sit in ``paper_*`` columns.
+    Every score is the mean over the replicates (seeds) of the score on the whole test set, with
+    a percentile bootstrap interval over test samples and, where several seeds were run, over
+    seeds (:func:`pssnmf.metrics.bootstrap_ci`); ``<score>_seed_sd``, ``_seed_min`` and
+    ``_seed_max`` give the spread of the per-seed scores (:func:`seed_spread`).  Stability has
+    the range over seeds.  Baselines (no lambdas, K for NMF+LR only) have NaN where they have no
+    value.  The paper's numbers sit in ``paper_*`` columns.
     """
     final_metrics = final_metrics[final_metrics["fold"].astype(str) == "test"]
     predictions = predictions[predictions["fold"].astype(str) == "test"]
@@ -369,9 +466,10 @@ def table1(final_metrics: pd.DataFrame, predictions: pd.DataFrame, paper: pd.Dat
     for key, fits in final_metrics.groupby(keys, sort=True):
         row = dict(zip(keys, key))
         first = fits.iloc[0]
-        row.update(K=int(first["K"]), lambda_c=first["lambda_c"], lambda_l2=first["lambda_l2"],
+        row.update(K=first["K"], lambda_c=first["lambda_c"], lambda_l2=first["lambda_l2"],
                    confidence_threshold=first["confidence_threshold"], n_replicates=len(fits))
         row["stability"], row["stability_low"], row["stability_high"] = metrics_lib.seeds_ci(fits["stability"], level)
+        spreads = {"stability": seed_spread(fits["stability"])}
         preds = predictions
         for k, v in zip(keys, key):
             preds = preds[preds[k] == v] if k != "proportion" else preds[preds[k].map(float) == float(v)]
@@ -385,8 +483,13 @@ def table1(final_metrics: pd.DataFrame, predictions: pd.DataFrame, paper: pd.Dat
                     pairs, metric, n_boot=n_boot, level=level, seed=ci_seed)
             else:
                 row[name] = row[f"{name}_low"] = row[f"{name}_high"] = np.nan
+            spreads[name] = seed_spread([metrics_lib.METRICS[metric](t, p) for t, p in pairs])
+        for name, (sd, low, high) in spreads.items():
+            row[f"{name}_seed_sd"], row[f"{name}_seed_min"], row[f"{name}_seed_max"] = sd, low, high
         rows.append(row)
     table = pd.DataFrame(rows)
+    if len(table):
+        table["K"] = table["K"].astype("Int64")  # "4", not "4.0", beside the baselines' blank K
     if paper is not None and len(table):
         paper = paper.rename(columns={c: f"paper_{c}" for c in paper.columns if c not in ("task", "model",
                                                                                           "proportion")})
@@ -395,7 +498,11 @@ def table1(final_metrics: pd.DataFrame, predictions: pd.DataFrame, paper: pd.Dat
 
 
 def _fmt(value: float, digits: int = 3) -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+
+
+def _fmt_g(value: float) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:g}"
 
 
 def table1_markdown(table: pd.DataFrame) -> str:
@@ -407,19 +514,24 @@ def table1_markdown(table: pd.DataFrame) -> str:
                   "acc. cell line | acc. TCGA | paper: K, λc, λL2, ct | paper stability | paper F1 cell line | "
                   "paper F1 TCGA |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        order = {m: i for i, m in enumerate(MODEL_SETTINGS)}
+        order = {m: i for i, m in enumerate([*MODEL_SETTINGS, *BASELINES])}
         part = part.sort_values(["proportion", "model"], key=lambda c: c.map(order) if c.name == "model" else c)
         for _, r in part.iterrows():
             def ci(name: str) -> str:
-                return f"{_fmt(r[name])} [{_fmt(r[name + '_low'])}, {_fmt(r[name + '_high'])}]"
+                if pd.isna(r[name]):
+                    return "–"
+                text = f"{_fmt(r[name])} [{_fmt(r[name + '_low'])}, {_fmt(r[name + '_high'])}]"
+                if r["n_replicates"] > 1 and f"{name}_seed_sd" in r:
+                    text += f" ±{_fmt(r[name + '_seed_sd'])}"
+                return text
             ct = "–" if pd.isna(r["confidence_threshold"]) else f"{r['confidence_threshold']:g}"
             paper_point = "–"
             if "paper_K" in r and not pd.isna(r.get("paper_K")):
                 pct = "–" if pd.isna(r.get("paper_confidence_threshold")) else f"{r['paper_confidence_threshold']:g}"
                 paper_point = f"{int(r['paper_K'])}, {r['paper_lambda_c']:g}, {r['paper_lambda_l2']:g}, {pct}"
             lines.append(
-                f"| {float(r['proportion']):.0%} | {r['model']} | {int(r['K'])} | {r['lambda_c']:g} | "
-                f"{r['lambda_l2']:g} | {ct} | {ci('stability')} | {ci('cellline_f1')} | {ci('tcga_f1')} | "
+                f"| {float(r['proportion']):.0%} | {r['model']} | {_fmt_g(r['K'])} | {_fmt_g(r['lambda_c'])} | "
+                f"{_fmt_g(r['lambda_l2'])} | {ct} | {ci('stability')} | {ci('cellline_f1')} | {ci('tcga_f1')} | "
                 f"{ci('cellline_accuracy')} | {ci('tcga_accuracy')} | {paper_point} | "
                 f"{_fmt(r.get('paper_stability', np.nan))} | {_fmt(r.get('paper_cellline_f1', np.nan), 4)} | "
                 f"{_fmt(r.get('paper_tcga_f1', np.nan), 4)} |")
@@ -427,6 +539,13 @@ def table1_markdown(table: pd.DataFrame) -> str:
     lines.append("Intervals: 95 % percentile bootstrap over test samples (and over seeds where several were "
                  "run); stability: range over seeds. Paper: Table 1 of the PSS-NMF paper (50 % unlabelled, "
                  "single runs).")
+    replicates = sorted(set(int(n) for n in table["n_replicates"])) if len(table) else []
+    if replicates and max(replicates) > 1:
+        lines.append(f"Seeds: every score is the mean over {'/'.join(map(str, replicates))} seeds; ±: standard "
+                     "deviation of the per-seed scores (the TSV also has their min and max).")
+    if len(table) and table["model"].isin(BASELINES).any():
+        lines.append(f"Baselines ({', '.join(BASELINES)}, docs/beyond.md): no λc, λL2 or restarts, so no "
+                     f"stability; in the workflow NMF+LR's K is the chosen {BASELINE_K_FROM['NMF+LR']} point's.")
     return "\n".join(lines) + "\n"
 
 
@@ -500,7 +619,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, required=True, help="config seed")
     p.add_argument("--point", action="append", default=[], type=parse_point,
                    help="a fit: model=SS-NMF,K=5,lambda_c=0.1,lambda_l2=0.001,fold=0 (ct=0.5 for PSS models; "
-                        "replicate=1 for another seed); repeat for a batch")
+                        "replicate=1 for another seed); a baseline: model=LR-96,fold=test (NMF+LR: K=..., or "
+                        "the chosen S-NMF point's through --optimum); repeat for a batch")
     p.add_argument("--points-file", help="TSV of points (columns model, K, lambda_c, lambda_l2, "
                                          "confidence_threshold, fold, replicate)")
     p.add_argument("--optimum", help="chosen-points TSV (select's output) filling the points' missing "
@@ -515,6 +635,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tol", type=float)
     p.add_argument("--min-epochs", type=int)
     p.add_argument("--max-epochs", type=int)
+    opportunity_lib.add_arguments(p)  # experiment.opportunity: genome/exome conversion of the fold rows
+    p.add_argument("--cosmic-signatures", help="COSMIC SBS signature file (COSMIC layout: Type + one column per "
+                                               "signature) for the COSMIC+LR baseline")
 
     p = sub.add_parser("select", help="fold summary, Pareto front and chosen point per model")
     p.add_argument("--metrics", nargs="+", required=True, help="fit-batch metrics TSVs")
@@ -560,10 +683,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             points = [replace(p, replicate=r) for p in points for r in range(args.replicates)] \
                 if args.replicates > 1 else points
             settings = FitSettings(n_restarts=args.n_restarts, tol=args.tol, min_epochs=args.min_epochs,
-                                   max_epochs=args.max_epochs)
+                                   max_epochs=args.max_epochs, cosmic_signatures=args.cosmic_signatures)
             run_fit_batch(args.fold_dir, args.task, args.split_mode, args.proportion, points, args.seed,
                           args.metrics_out, timings_out=args.timings_out, models_dir=args.models_dir,
-                          predictions_out=args.predictions_out, settings=settings, threads=args.threads)
+                          predictions_out=args.predictions_out, settings=settings, threads=args.threads,
+                          opportunity=opportunity_lib.from_arguments(args))
         elif args.command == "select":
             run_selection(args.metrics, args.summary_out, args.chosen_out, min_stability=args.min_stability,
                           n_folds=args.n_folds, models=args.models)

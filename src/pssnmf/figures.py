@@ -19,6 +19,10 @@ pca                Fig. 5: PCA of the final training set
 signatures         Figs. 6, 7, 8 and the SBS96 plots of every final model
 pareto             Figs. 10–14: Pareto fronts of (stability, cell-line accuracy)
 exploration        Fig. 9: samples per cancer type, mean-profile clustermaps, cross-source cosine
+uncertainty        undetermined test samples per final model, and accuracy on the determined ones
+calibration        reliability curves and ECE of the final models' test predictions, raw and
+                   temperature-scaled (T fitted on the chosen points' validation-fold predictions)
+opportunity        the final test with and without genome/exome conversion, side by side
 =================  ==============================================================================
 """
 
@@ -281,10 +285,17 @@ def cmd_confusion(args) -> None:
         _save(fig, data, args.out_stem_ur)
 
 
+def _opportunity(args):
+    """The profiles' scale the models were trained at (``experiment.opportunity``), from the options."""
+    from pssnmf import opportunity as opportunity_lib
+
+    return opportunity_lib.from_arguments(args)
+
+
 def cmd_pca(args) -> None:
     from pssnmf.plots.pca import pca_figure
 
-    fold = load_fold(args.fold_dir, args.proportion, "test")
+    fold = load_fold(args.fold_dir, args.proportion, "test", opportunity=_opportunity(args))
     rows = fold.train
     profiles = pd.DataFrame(fold.X_train, index=rows["row_id"].to_numpy(), columns=list(SBS96))
     # Unlabelled tumours are coloured by their true class where one is known (never used to
@@ -305,7 +316,7 @@ def cmd_signatures(args) -> None:
 
     model_dirs = _parse_models(args.final_models, "--final-models")
     models = {name: _final_model(path) for name, path in model_dirs.items()}
-    fold = load_fold(args.fold_dir, args.proportion, "test")
+    fold = load_fold(args.fold_dir, args.proportion, "test", opportunity=_opportunity(args))
     scope = {"task": args.task, "proportion": args.proportion, "split_mode": args.split_mode}
     cosmic = _read_tsv(args.cosmic).set_index("Type").T
     train = fold.train
@@ -402,7 +413,134 @@ def cmd_exploration(args) -> None:
 
 # ---- command line ----------------------------------------------------------------------------
 
+# ---- beyond the paper ------------------------------------------------------------------------
+
+def validation_temperature(model_name: str, chosen: pd.DataFrame, fits_dir: str | os.PathLike,
+                           fold_dir: str | os.PathLike, proportion: float, n_folds: int,
+                           opportunity=None) -> tuple[float, int]:
+    """Temperature of one model's chosen point, fitted on its validation folds' cell lines.
+
+    Each fold's model of the chosen point (``fits_dir/<model>/*.models/<point_id>.npz``, written
+    by the grid or ct fits) predicts its own held-out fold, so the predictions are out of fold;
+    T minimises their negative log-likelihood on the labelled cell lines (TCGA truth is never
+    used).  Returns (T, number of cell-line rows); (NaN, 0) for a model without a chosen point
+    (e.g. a baseline: no validation fits).
+    """
+    from pssnmf.calibration import fit_temperature
+    from pssnmf.experiment import Point
+    from pssnmf.model import load_model
+
+    row = chosen[chosen["model"] == model_name]
+    if row.empty:
+        return float("nan"), 0
+    r = row.iloc[0]
+    ct = None if pd.isna(r.get("confidence_threshold", np.nan)) else float(r["confidence_threshold"])
+    probabilities, truth, classes = [], [], None
+    for fold in range(n_folds):
+        point = Point(model_name, int(r["K"]), float(r["lambda_c"]), float(r["lambda_l2"]), ct, fold=str(fold))
+        files = sorted(Path(fits_dir, model_name).glob(f"*.models/{point.point_id}.npz"))
+        if len(files) != 1:
+            raise ValueError(f"{fits_dir}/{model_name}: expected one model file {point.point_id}.npz of the chosen "
+                             f"point, found {len(files)}")
+        model = load_model(files[0])
+        data = load_fold(fold_dir, proportion, fold, opportunity=opportunity)
+        cells = (data.eval["source"] == "cell_line").to_numpy()
+        probabilities.append(np.asarray(model.predict_proba(data.X_eval[cells]), dtype=float))
+        truth.append(data.eval.loc[cells, "truth"].astype(str).to_numpy())
+        classes = [str(c) for c in model.classes_]
+    truth_all = np.concatenate(truth)
+    return fit_temperature(np.vstack(probabilities), truth_all, classes), int(truth_all.size)
+
+
+def cmd_calibration(args) -> None:
+    from pssnmf import opportunity as opportunity_lib
+    from pssnmf.plots.calibration import reliability_figure
+
+    predictions = _read_many(args.predictions, ("row_id", "model", "source", "truth", "predicted", "fold"))
+    predictions = predictions[predictions["fold"].astype(str) == "test"].reset_index(drop=True)
+    predictions["truth"] = predictions["truth"].fillna("").astype(str)
+    scope = _scope(predictions, "test predictions")
+    chosen = _read_tsv(args.chosen, ("model", "K", "lambda_c", "lambda_l2", "confidence_threshold"))
+    opportunity = opportunity_lib.from_arguments(args)
+    models = [m for m in MODEL_ORDER if m in set(predictions["model"])] + \
+        sorted(set(predictions["model"]) - set(MODEL_ORDER))
+    temperatures, n_validation = {}, {}
+    for model in models:
+        temperatures[model], n_validation[model] = validation_temperature(
+            model, chosen, args.fits_dir, args.fold_dir, args.proportion, args.n_folds, opportunity)
+        log.info("%s: temperature %.3g from %d validation cell-line predictions", model, temperatures[model],
+                 n_validation[model])
+    table, curves = tables_lib.calibration_table(predictions, temperatures, n_bins=args.n_bins)
+    table.insert(0, "task", scope.get("task"))
+    table.insert(1, "split_mode", scope.get("split_mode"))
+    table.insert(2, "proportion", scope.get("proportion"))
+    table["n_validation"] = table["model"].map(n_validation)
+    table["model"] = pd.Categorical(table["model"], models, ordered=True)
+    table = table.sort_values(["model", "source"]).assign(model=lambda t: t["model"].astype(str))
+    _save_table(table.reset_index(drop=True), args.table_stem,
+                _title(scope, "Calibration of the final models' test predictions (ECE, 10 bins)"))
+    fig, data = reliability_figure(curves, table, models=models,
+                                   title=_title(scope, "Reliability of the final models' test predictions"))
+    _save(fig, data, args.out_stem)
+
+
+class _ModelOnScale:
+    """A model scoring count rows of one ``source`` after the fits' opportunity conversion."""
+
+    def __init__(self, model, opportunity, source: str):
+        self.model, self.opportunity, self.source, self.classes_ = model, opportunity, source, model.classes_
+
+    def predict_proba(self, X):
+        X = np.asarray(X, dtype=float)
+        if self.opportunity is not None:
+            X = self.opportunity.apply(X, [self.source] * len(X))
+        return self.model.predict_proba(X)
+
+
+def cmd_uncertainty(args) -> None:
+    from pssnmf.uncertainty import prediction_intervals
+
+    opportunity = _opportunity(args)
+    fold = load_fold(args.fold_dir, args.proportion, "test")
+    catalog = read_catalog_rows(Path(args.fold_dir) / "catalog.tsv")
+    evaluation = fold.eval[fold.eval["truth"].astype(str) != ""]
+    frames = []
+    for model_name, models_dir in _parse_models(args.final_models, "--final-models").items():
+        model = _final_model(models_dir)
+        for source, rows in evaluation.groupby("source", sort=True):
+            counts = catalog.loc[rows["row_id"]].to_numpy(dtype=np.int64)
+            table = prediction_intervals(_ModelOnScale(model, opportunity, source), counts,
+                                         n_resamples=args.resamples, min_mutations=args.min_mutations,
+                                         max_interval_width=args.max_interval_width, random_state=args.seed)
+            frames.append(table.assign(model=model_name, source=source, truth=rows["truth"].to_numpy(),
+                                       row_id=rows["row_id"].to_numpy()))
+    table = tables_lib.undetermined_table(pd.concat(frames, ignore_index=True))
+    order = {m: i for i, m in enumerate(MODEL_ORDER)}
+    table = table.sort_values(["model", "source"], key=lambda c: c.map(order).fillna(99) if c.name == "model" else c,
+                              kind="stable").reset_index(drop=True)
+    scope = {"task": args.task, "proportion": args.proportion, "split_mode": args.split_mode}
+    _save_table(table, args.out_stem, _title(scope, f"Undetermined test samples (fewer than {args.min_mutations} "
+                                                    f"mutations, or a 90 % interval wider than "
+                                                    f"{args.max_interval_width}), final models, seed 0"))
+
+
+def cmd_opportunity(args) -> None:
+    def read(paths):
+        frame = _read_many(paths, ("task", "split_mode", "proportion", "model", "replicate", "row_id", "source",
+                                   "truth", "predicted", "fold"))
+        return frame.assign(truth=frame["truth"].fillna("").astype(str))
+
+    by_scale = {args.main_scale: read(args.main_predictions), args.other_scale: read(args.other_predictions)}
+    if set(by_scale) != set(tables_lib.OPPORTUNITY_SCALES):
+        raise ValueError(f"--main-scale and --other-scale must be {tables_lib.OPPORTUNITY_SCALES} in some order")
+    table = tables_lib.opportunity_comparison(by_scale, n_boot=args.n_boot, seed=args.seed)
+    _save_table(table, args.out_stem, "Final test with and without genome/exome opportunity conversion "
+                "(exome: Zou cell lines brought to exome scale); F1 change = exome - none, 95 % paired bootstrap")
+
+
 def _parser() -> argparse.ArgumentParser:
+    from pssnmf import opportunity as opportunity_lib
+
     parser = argparse.ArgumentParser(prog="python -m pssnmf.figures", description=__doc__.split("\n")[0],
                                      fromfile_prefix_chars="@")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -450,6 +588,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--task", required=True)
         p.add_argument("--split-mode", required=True)
         p.add_argument("--proportion", type=float, required=True)
+        opportunity_lib.add_arguments(p)  # the fits' scale (experiment.opportunity)
         if name == "pca":
             p.add_argument("--out-stem", required=True)
             p.set_defaults(run=cmd_pca)
@@ -479,6 +618,43 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--min-cell-lines", type=int, required=True)
     p.add_argument("--min-tumours", type=int, required=True)
     p.set_defaults(run=cmd_exploration)
+
+    p = sub.add_parser("calibration", help="reliability curves and ECE of the final test predictions")
+    p.add_argument("--predictions", nargs="+", required=True, help="final predictions TSVs (one task/split/prop)")
+    p.add_argument("--chosen", required=True, help="select/.../chosen.tsv: the chosen point of each model")
+    p.add_argument("--fits-dir", required=True, help="fits/{task}/{split}/u{prop}: the validation fits' models")
+    p.add_argument("--fold-dir", required=True)
+    p.add_argument("--proportion", type=float, required=True)
+    p.add_argument("--n-folds", type=int, required=True)
+    p.add_argument("--n-bins", type=int, default=10)
+    opportunity_lib.add_arguments(p)
+    p.add_argument("--out-stem", required=True, help="the reliability figure")
+    p.add_argument("--table-stem", required=True, help="the ECE table (.tsv and .md)")
+    p.set_defaults(run=cmd_calibration)
+
+    p = sub.add_parser("uncertainty", help="undetermined test samples per final model (pssnmf.uncertainty)")
+    p.add_argument("--fold-dir", required=True)
+    p.add_argument("--task", required=True)
+    p.add_argument("--split-mode", required=True)
+    p.add_argument("--proportion", type=float, required=True)
+    p.add_argument("--final-models", nargs="+", required=True, help="MODEL=path/to/MODEL.models")
+    p.add_argument("--resamples", type=int, default=200)
+    p.add_argument("--min-mutations", type=int, default=50)
+    p.add_argument("--max-interval-width", type=float, default=0.5)
+    p.add_argument("--seed", type=int, default=0)
+    opportunity_lib.add_arguments(p)
+    p.add_argument("--out-stem", required=True, help="the table (.tsv and .md)")
+    p.set_defaults(run=cmd_uncertainty)
+
+    p = sub.add_parser("opportunity", help="final test scores with vs without genome/exome conversion")
+    p.add_argument("--main-predictions", nargs="+", required=True, help="final predictions at the main scale")
+    p.add_argument("--other-predictions", nargs="+", required=True, help="the same fits at the other scale")
+    p.add_argument("--main-scale", required=True, choices=tables_lib.OPPORTUNITY_SCALES)
+    p.add_argument("--other-scale", required=True, choices=tables_lib.OPPORTUNITY_SCALES)
+    p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out-stem", required=True)
+    p.set_defaults(run=cmd_opportunity)
     return parser
 
 

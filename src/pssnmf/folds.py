@@ -538,11 +538,13 @@ def read_membership(fold_dir: str | os.PathLike) -> pd.DataFrame:
     return membership
 
 
-def load_fold(fold_dir: str | os.PathLike, proportion: float, fold: int | str) -> FoldData:
+def load_fold(fold_dir: str | os.PathLike, proportion: float, fold: int | str, opportunity=None) -> FoldData:
     """Training and evaluation data of one fit.
 
     ``fold`` in 0..n_folds-1: train on the other validation folds, evaluate on this one.
     ``fold == "test"``: train on the whole validation set, evaluate on the test set.
+    ``opportunity``: a :class:`pssnmf.opportunity.Opportunity` (config ``experiment.opportunity``)
+    bringing every row, training and evaluation alike, from its ``source``'s scale to one scale.
     """
     fold_dir = Path(fold_dir)
     membership = read_membership(fold_dir)
@@ -563,6 +565,9 @@ def load_fold(fold_dir: str | os.PathLike, proportion: float, fold: int | str) -
     catalog = read_catalog_rows(fold_dir / "catalog.tsv")
     X_train = _proportions(catalog, train["row_id"])
     X_eval = _proportions(catalog, evaluation["row_id"])
+    if opportunity is not None:
+        X_train = opportunity.apply(X_train, train["source"])
+        X_eval = opportunity.apply(X_eval, evaluation["source"])
     y_train = np.array([lab if lab != "" else None for lab in train["label"]], dtype=object)
     return FoldData(X_train, y_train, train.reset_index(drop=True), X_eval, evaluation.reset_index(drop=True))
 

@@ -27,6 +27,7 @@ At full scale the opportunities come from a reference genome and an exome BED;
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -294,3 +295,117 @@ def _read_bed(bed: str | os.PathLike, reference) -> list[tuple[str, int, int]]:
                 current_start, current_end = start, end
         regions.append((name, current_start, current_end))
     return regions
+
+
+# ------------------------------------------------------------------ the protocol's option
+@dataclass(frozen=True)
+class Opportunity:
+    """How the experiment brings profiles to one scale (config ``experiment.opportunity``).
+
+    target_scale : the scale every profile is brought to before a model sees it ("exome").
+    ratio : (96,) genome/exome opportunity ratio (:func:`opportunity_ratio`), COSMIC order.
+    source_scales : the scale of each ``source`` of the fold tables (``cell_line``, ``tumour``).
+    """
+
+    target_scale: str
+    ratio: tuple[float, ...]
+    source_scales: tuple[tuple[str, str], ...]
+
+    def __post_init__(self) -> None:
+        if self.target_scale not in SCALES:
+            raise ValueError(f"target_scale must be one of {SCALES}; got {self.target_scale!r}")
+        _check_ratio(np.asarray(self.ratio))
+        for source, scale in self.source_scales:
+            if scale not in SCALES:
+                raise ValueError(f"scale of source {source!r} must be one of {SCALES}; got {scale!r}")
+
+    def apply(self, profiles: np.ndarray, sources) -> np.ndarray:
+        """Rows of ``profiles`` (n, 96) brought from their source's scale to the target scale."""
+        by_source = dict(self.source_scales)
+        sources = [str(s) for s in sources]
+        unknown = sorted(set(sources) - set(by_source))
+        if unknown:
+            raise ValueError(f"no scale given for source(s) {unknown}; scales are given for {sorted(by_source)}")
+        return harmonise(profiles, [by_source[s] for s in sources], self.target_scale, np.asarray(self.ratio))
+
+    def metadata(self) -> dict:
+        """What a model file records (``metadata["opportunity"]``), read back by ``pssnmf predict``."""
+        return {"target_scale": self.target_scale, "ratio": [float(r) for r in self.ratio],
+                "source_scales": dict(self.source_scales)}
+
+
+def read_ratio(path: str | os.PathLike) -> pd.Series:
+    """A ratio file written by :func:`write_ratio` (``channel``, ``genome_over_exome``)."""
+    table = pd.read_csv(path, sep="\t")
+    if list(table.columns) != ["channel", "genome_over_exome"]:
+        raise ValueError(f"{path}: columns must be channel, genome_over_exome; got {list(table.columns)}")
+    if list(table["channel"]) != list(SBS96):
+        raise ValueError(f"{path}: column channel must list the 96 SBS96 channels in COSMIC order")
+    ratio = pd.Series(table["genome_over_exome"].to_numpy(dtype=np.float64), index=list(SBS96),
+                      name="genome_over_exome")
+    try:
+        _check_ratio(ratio)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+    return ratio
+
+
+def write_ratio(ratio: pd.Series, path: str | os.PathLike) -> None:
+    from .folds import write_text_atomic
+
+    table = pd.DataFrame({"channel": list(SBS96), "genome_over_exome": _check_ratio(ratio)})
+    write_text_atomic(table.to_csv(sep="\t", index=False, lineterminator="\n", float_format="%.17g"), path)
+
+
+def add_arguments(parser) -> None:
+    """The command-line options of :func:`from_arguments` (``experiment fit``, ``figures``)."""
+    parser.add_argument("--opportunity-ratio", help="genome/exome ratio TSV (python -m pssnmf.opportunity); "
+                                                   "with it, profiles are brought to --target-scale")
+    parser.add_argument("--target-scale", choices=SCALES, default="exome")
+    parser.add_argument("--source-scale", action="append", default=[], metavar="SOURCE=SCALE",
+                        help="scale of a fold source, e.g. cell_line=genome (repeat); default tumour=exome")
+
+
+def from_arguments(args) -> Opportunity | None:
+    if not args.opportunity_ratio:
+        if args.source_scale:
+            raise ValueError("--source-scale is used only with --opportunity-ratio")
+        return None
+    scales = {"tumour": "exome"}
+    for item in args.source_scale:
+        source, sep, scale = item.partition("=")
+        if not sep:
+            raise ValueError(f"--source-scale {item!r}: expected SOURCE=SCALE, e.g. cell_line=genome")
+        scales[source] = scale
+    return Opportunity(args.target_scale, tuple(read_ratio(args.opportunity_ratio).tolist()),
+                       tuple(sorted(scales.items())))
+
+
+def main(argv=None) -> int:
+    """``python -m pssnmf.opportunity --genome G.txt --exome E.txt --out ratio.tsv``."""
+    import argparse
+    import logging
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m pssnmf.opportunity",
+                                     description="The genome/exome opportunity ratio from COSMIC's genome and "
+                                                 "exome signature files (two-way median polish).")
+    parser.add_argument("--genome", required=True, help="COSMIC SBS file, genome scale (..._GRCh37.txt)")
+    parser.add_argument("--exome", required=True, help="the same signatures at exome scale (..._GRCh37_exome.txt)")
+    parser.add_argument("--out", required=True, help="ratio TSV: channel, genome_over_exome (geometric mean 1)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    try:
+        ratio, residuals = opportunity_ratio(read_signatures(args.genome), read_signatures(args.exome),
+                                             return_residuals=True)
+    except ValueError as err:
+        logging.error("%s", err)
+        return 2
+    write_ratio(ratio, args.out)
+    logging.info("ratio from %d signatures: %.3g (%s) to %.3g (%s); largest log residual %.2g", residuals.shape[1],
+                 ratio.min(), ratio.idxmin(), ratio.max(), ratio.idxmax(), float(np.nanmax(np.abs(residuals))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -36,6 +36,36 @@ Output, ``OUT/predictions.tsv`` (one row per sample, in the catalog's order):
     the sample's number of single-base substitutions (the sum of its 96 counts).
 ``low_count``
     ``True`` when ``mutations < min_mutations`` (:data:`MIN_MUTATIONS`, 50 by default).
+``call``
+    the predicted class, or ``undetermined`` when the prediction cannot be trusted: fewer than
+    ``min_mutations`` substitutions, or a 90 % interval of the predicted class's probability wider
+    than ``max_interval_width`` (:data:`MAX_INTERVAL_WIDTH`, 0.5).  ``predicted`` is never changed.
+``undetermined_reason``
+    ``few mutations``, ``wide interval`` or empty.
+``agreement``
+    the fraction of the multinomial resamples of the sample's own counts
+    (:func:`pssnmf.uncertainty.prediction_intervals`, ``n_resamples``, 200 by default, through the
+    fixed model) whose predicted class is ``predicted``.
+``interval_lower``, ``interval_upper``, ``interval_width``
+    the percentile interval (``level``, 90 % by default) of the predicted class's probability over
+    those resamples: how far the sampling noise of this many mutations moves it.
+``lower_<class>``, ``upper_<class>``
+    the same interval for every class.
+
+With ``n_resamples=0`` no resampling is done: the interval columns and ``agreement`` are empty
+and ``call`` follows the count alone.
+
+A second table, ``OUT/contributions.tsv``, holds every signature's contribution to every class:
+one row per (sample, class, signature) with ``exposure``, ``weight`` (W of eq. 2) and
+``contribution = exposure x weight``; a class's contributions add up to its logit (softmax of
+the logits gives the ``probability_<class>`` columns); ``predicted`` marks the predicted class.
+
+Genome or exome: a model trained with ``experiment.opportunity: exome`` saw every profile at
+exome scale (whole-genome cell lines converted by the COSMIC genome/exome opportunity ratio,
+:mod:`pssnmf.opportunity`); its file records that scale and the ratio.  The user then says what
+the catalog is (``scale="genome"`` or ``"exome"``): whole genomes are converted the same way
+before anything else.  A model trained without conversion (the paper's protocol, the default)
+takes catalogs as they are.
 
 Nothing is written unless every step succeeded (see :func:`write_prediction`).
 """
@@ -52,9 +82,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pssnmf import uncertainty as uncertainty_lib
 from pssnmf.channels import SBS96, normalize_channel
 
 log = logging.getLogger(__name__)
+
+N_RESAMPLES = uncertainty_lib.DEFAULT_RESAMPLES
+LEVEL = uncertainty_lib.DEFAULT_LEVEL
+MAX_INTERVAL_WIDTH = uncertainty_lib.DEFAULT_MAX_INTERVAL_WIDTH
+SCALES = ("genome", "exome")
 
 MIN_MUTATIONS = 50
 """Default count below which a sample is flagged ``low_count``.
@@ -75,6 +111,7 @@ class Prediction:
     table: pd.DataFrame
     classes: list[str]
     signature_names: list[str]
+    contributions: pd.DataFrame | None = None
 
 
 # ---------------------------------------------------------------------------- the model
@@ -162,33 +199,105 @@ def _checked_counts(counts: pd.DataFrame, source: str) -> pd.DataFrame:
     return counts
 
 
+def training_scale(model) -> tuple[str | None, np.ndarray | None]:
+    """The profile scale a model was trained at and its genome/exome ratio: ``(None, None)``
+    for a model trained without opportunity normalisation (the paper's protocol)."""
+    info = (getattr(model, "metadata_", None) or {}).get("opportunity") or {}
+    target = info.get("target_scale")
+    if target is None:
+        return None, None
+    if target not in SCALES:
+        raise ValueError(f"model metadata: opportunity target_scale {target!r}; expected one of {SCALES}")
+    ratio = np.asarray(info.get("ratio", []), dtype=float)
+    if ratio.shape != (96,) or not np.isfinite(ratio).all() or (ratio <= 0).any():
+        raise ValueError("model metadata: opportunity ratio must hold 96 positive numbers")
+    return target, ratio
+
+
+class _OnModelScale:
+    """The model seen through a scale conversion: ``predict_proba`` of converted profiles.
+
+    Lets :func:`pssnmf.uncertainty.prediction_intervals` resample the user's own integer
+    counts and convert each resample the way the point prediction was converted.
+    """
+
+    def __init__(self, model, source_scale: str | None, target_scale: str | None, ratio):
+        self.model, self.classes_ = model, model.classes_
+        self.source_scale, self.target_scale, self.ratio = source_scale, target_scale, ratio
+
+    def convert(self, values: np.ndarray) -> np.ndarray:
+        if self.target_scale is None or self.source_scale == self.target_scale:
+            return values
+        from pssnmf.opportunity import convert_scale
+
+        return convert_scale(values, self.source_scale, self.target_scale, self.ratio)
+
+    def predict_proba(self, values):
+        return self.model.predict_proba(self.convert(np.asarray(values, dtype=float)))
+
+
+def _check_scale(model, scale: str | None, source: str) -> _OnModelScale:
+    if scale is not None and scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES} (what the catalog's samples are); got {scale!r}")
+    target, ratio = training_scale(model)
+    if target is None:
+        if scale is not None:
+            log.info("the model was trained without genome/exome conversion (experiment.opportunity: none); "
+                     "%s is used as it is (scale %s changes nothing)", source, scale)
+        return _OnModelScale(model, None, None, None)
+    if scale is None:
+        raise ValueError(f"the model was trained on {target}-scale profiles (experiment.opportunity: {target}); "
+                         f"say what {source} holds: scale 'genome' (whole genomes, converted to {target} "
+                         "scale first) or 'exome' (--scale genome|exome)")
+    if scale != target:
+        log.info("%s: %s-scale profiles converted to %s scale by the model's opportunity ratio", source, scale,
+                 target)
+    return _OnModelScale(model, scale, target, ratio)
+
+
 def predict_counts(model, counts: pd.DataFrame, min_mutations: int = MIN_MUTATIONS,
-                   source: str = "counts") -> Prediction:
+                   source: str = "counts", *, scale: str | None = None, n_resamples: int = N_RESAMPLES,
+                   level: float = LEVEL, max_interval_width: float = MAX_INTERVAL_WIDTH,
+                   random_state: int = 0) -> Prediction:
     """Predict every sample of an SBS96 count table.
 
     counts : (n_samples, 96) whole-number mutation counts, samples as rows (index = sample
         IDs), one column per SBS96 channel (any spelling ``normalize_channel`` accepts).
     model : a fitted :class:`pssnmf.model.IntegratedNMF` (e.g. from :func:`read_model`).
-    min_mutations : samples with fewer substitutions are flagged ``low_count``.
+    min_mutations : samples with fewer substitutions are flagged ``low_count`` and called
+        ``undetermined``.
+    scale : ``"genome"`` or ``"exome"``, what the samples are; needed only for a model trained
+        at exome scale (see the module docstring), ignored (logged) otherwise.
+    n_resamples, level, max_interval_width, random_state : the per-sample intervals and the
+        ``undetermined`` rule (:func:`pssnmf.uncertainty.prediction_intervals`); the same
+        ``random_state`` gives the same table bit for bit.  ``n_resamples=0``: no intervals.
 
-    All samples are solved together (batched NNLS), so 10,000 take well under a second.
+    All samples are solved together (batched NNLS), so 10,000 take well under a second (the
+    resampling multiplies that by about ``n_resamples``).
     """
     if isinstance(min_mutations, bool) or not isinstance(min_mutations, (int, np.integer)) or min_mutations < 0:
         raise ValueError(f"min_mutations must be a whole number >= 0; got {min_mutations!r}")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 0 \
+            or n_resamples == 1:
+        raise ValueError(f"n_resamples must be 0 (no intervals) or a whole number >= 2; got {n_resamples!r}")
     counts = _checked_counts(counts, source)
+    scaled_model = _check_scale(model, scale, source)
     values = counts.to_numpy(dtype=float)
     mutations = values.sum(axis=1)
-    proportions = values / mutations[:, None]
+    # On the model's scale: whole genomes converted for an exome-scale model, else unchanged.
+    on_scale = scaled_model.convert(values)
+    proportions = on_scale / on_scale.sum(axis=1, keepdims=True)
     # The model works on proportions (it divides each row by its sum, as here).
-    exposures = np.asarray(model.transform(values), dtype=float)  # (n, K), NNLS with S fixed
-    proba = np.asarray(model.predict_proba(values), dtype=float)  # (n, O), softmax(E W), eq. 2
+    exposures = np.asarray(model.transform(on_scale), dtype=float)  # (n, K), NNLS with S fixed
+    proba = np.asarray(model.predict_proba(on_scale), dtype=float)  # (n, O), softmax(E W), eq. 2
     classes = [str(c) for c in model.classes_]
     names = signature_names(model)
     reconstruction = exposures @ np.asarray(model.signatures_, dtype=float)  # (n, 96)
+    top = proba.argmax(axis=1)
 
     columns: dict[str, object] = {
         "sample": counts.index.astype(str),
-        "predicted": np.asarray(classes, dtype=object)[proba.argmax(axis=1)],
+        "predicted": np.asarray(classes, dtype=object)[top],
         "max_probability": proba.max(axis=1),
     }
     for j, c in enumerate(classes):
@@ -197,17 +306,78 @@ def predict_counts(model, counts: pd.DataFrame, min_mutations: int = MIN_MUTATIO
         columns[f"exposure_{_column_name(n)}"] = exposures[:, k]
     # Per-signature contributions to the predicted class's logit (E W, eq. 2).
     weights = np.asarray(model.weights_, dtype=float)  # (K, O)
-    predicted_weights = weights[:, proba.argmax(axis=1)].T  # (n, K)
+    predicted_weights = weights[:, top].T  # (n, K)
     for k, n in enumerate(names):
         columns[f"contribution_{_column_name(n)}"] = exposures[:, k] * predicted_weights[:, k]
     columns["reconstruction_cosine"] = _cosine_rows(proportions, reconstruction)
     columns["mutations"] = mutations.astype(np.int64)
     columns["low_count"] = mutations < min_mutations
+    columns.update(_uncertainty_columns(scaled_model, counts, classes, top, mutations, min_mutations, n_resamples,
+                                        level, max_interval_width, random_state))
     table = pd.DataFrame(columns)
     if len(set(table.columns)) != len(table.columns):
         raise ValueError("the model's class or signature names collide as column names: "
                          f"classes {classes}, signatures {names}")
-    return Prediction(table=table, classes=classes, signature_names=names)
+    return Prediction(table=table, classes=classes, signature_names=names,
+                      contributions=contribution_table(table["sample"], exposures, weights, classes, names, top))
+
+
+def _uncertainty_columns(scaled_model, counts, classes, top, mutations, min_mutations, n_resamples, level,
+                         max_interval_width, random_state) -> dict[str, object]:
+    """``call``, ``undetermined_reason``, ``agreement`` and the intervals (module docstring)."""
+    n = len(counts)
+    few = mutations < min_mutations
+    if n_resamples == 0:
+        reason = np.where(few, "few mutations", "")
+        out = {"call": np.where(few, uncertainty_lib.UNDETERMINED, np.asarray(classes, dtype=object)[top]),
+               "undetermined_reason": reason, "agreement": np.full(n, np.nan)}
+        for name in ("interval_lower", "interval_upper", "interval_width"):
+            out[name] = np.full(n, np.nan)
+        for c in classes:
+            out[f"lower_{_column_name(c)}"] = np.full(n, np.nan)
+            out[f"upper_{_column_name(c)}"] = np.full(n, np.nan)
+        return out
+    # Every sample has >= 1 mutation (checked), so the library's "no mutations" never occurs and
+    # a threshold of 0 is the same as 1.
+    intervals = uncertainty_lib.prediction_intervals(
+        scaled_model, counts.to_numpy(dtype=np.int64), n_resamples=int(n_resamples), level=level,
+        min_mutations=max(1, int(min_mutations)), max_interval_width=max_interval_width,
+        random_state=random_state)
+    if not np.array_equal(intervals["predicted"].to_numpy(dtype=object), np.asarray(classes, dtype=object)[top]):
+        raise RuntimeError("the resampling's point prediction differs from the table's")  # pragma: no cover
+    out = {"call": intervals["call"].to_numpy(dtype=object),
+           "undetermined_reason": intervals["reason"].to_numpy(dtype=object),
+           "agreement": intervals["agreement"].to_numpy(dtype=float),
+           "interval_lower": intervals["top_lower"].to_numpy(dtype=float),
+           "interval_upper": intervals["top_upper"].to_numpy(dtype=float),
+           "interval_width": intervals["top_interval_width"].to_numpy(dtype=float)}
+    for c in classes:
+        out[f"lower_{_column_name(c)}"] = intervals[f"lower_{c}"].to_numpy(dtype=float)
+        out[f"upper_{_column_name(c)}"] = intervals[f"upper_{c}"].to_numpy(dtype=float)
+    return out
+
+
+def contribution_table(samples, exposures: np.ndarray, weights: np.ndarray, classes: list[str],
+                       names: list[str], top: np.ndarray) -> pd.DataFrame:
+    """Tidy (sample, class, signature) rows: exposure, weight, contribution = exposure x weight.
+
+    exposures : (n, K); weights : (K, O) (W of eq. 2); top : (n,) index of the predicted class.
+    Sample-major, then class, then signature, in the model's orders.
+    """
+    n, k = exposures.shape
+    o = len(classes)
+    sample_index = np.repeat(np.arange(n), o * k)
+    class_index = np.tile(np.repeat(np.arange(o), k), n)
+    signature_index = np.tile(np.arange(k), n * o)
+    exposure = exposures[sample_index, signature_index]
+    weight = weights[signature_index, class_index]
+    return pd.DataFrame({
+        "sample": np.asarray(samples, dtype=object)[sample_index],
+        "class": np.asarray(classes, dtype=object)[class_index],
+        "signature": np.asarray(names, dtype=object)[signature_index],
+        "exposure": exposure, "weight": weight, "contribution": exposure * weight,
+        "predicted": class_index == np.asarray(top)[sample_index],
+    })
 
 
 # ---------------------------------------------------------------------------- files
@@ -235,12 +405,15 @@ def predict_catalog(
     *,
     min_mutations: int = MIN_MUTATIONS,
     plots: bool = False,
+    **options,
 ) -> Prediction:
-    """Read a model and an SBS96 catalog; write ``predictions.tsv`` (and plots) into ``out_dir``.
+    """Read a model and an SBS96 catalog; write ``predictions.tsv``, ``contributions.tsv`` (and
+    plots) into ``out_dir``.
 
     The catalog is read by :func:`pssnmf.catalog.read_catalog` (SigProfiler layout or
     samples as rows, tab or comma separated; the layout found is logged).  ``out_dir=None``
-    writes nothing and only returns the prediction.
+    writes nothing and only returns the prediction.  ``options``: ``scale``, ``n_resamples``,
+    ``level``, ``max_interval_width``, ``random_state`` of :func:`predict_counts`.
     """
     from pssnmf.catalog import read_catalog
 
@@ -255,7 +428,7 @@ def predict_catalog(
     log.info("catalog %s: %d samples (%s)", catalog_path, len(counts), catalog_layout(catalog_path, counts.index))
     model = read_model(model_path)
     _log_model(model_path, model)
-    prediction = predict_counts(model, counts, min_mutations=min_mutations, source=str(catalog_path))
+    prediction = predict_counts(model, counts, min_mutations=min_mutations, source=str(catalog_path), **options)
     if out_dir is not None:
         write_prediction(prediction, counts, out_dir, plots=plots)
     return prediction
@@ -269,6 +442,7 @@ def predict_maf(
     fasta: str | os.PathLike | None = None,
     min_mutations: int = MIN_MUTATIONS,
     plots: bool = False,
+    **options,
 ) -> Prediction:
     """As :func:`predict_catalog`, from a MAF: each sample's SBS96 counts by
     :func:`pssnmf.data.maf.maf_to_sbs96` (context from the MAF's ``CONTEXT`` column or
@@ -286,7 +460,7 @@ def predict_maf(
     if len(counts) == 0:
         raise ValueError(f"{maf_path}: no single-base substitution could be placed in an SBS96 channel "
                          f"(rows skipped: {skipped}); expected a MAF of SNPs with a CONTEXT column or --fasta")
-    prediction = predict_counts(model, counts, min_mutations=min_mutations, source=str(maf_path))
+    prediction = predict_counts(model, counts, min_mutations=min_mutations, source=str(maf_path), **options)
     if out_dir is not None:
         write_prediction(prediction, counts, out_dir, plots=plots)
     return prediction
@@ -300,7 +474,8 @@ def _log_model(path, model) -> None:
 
 def write_prediction(prediction: Prediction, counts: pd.DataFrame, out_dir: str | os.PathLike,
                      *, plots: bool = False) -> None:
-    """Write ``OUT/predictions.tsv`` and, with ``plots``, ``OUT/plots/<sample>.png``, all or nothing.
+    """Write ``OUT/predictions.tsv``, ``OUT/contributions.tsv`` and, with ``plots``,
+    ``OUT/plots/<sample>.png``, all or nothing.
 
     Everything is made in a staging folder inside ``out_dir`` first, then moved into place
     (the table last); on any failure the staging folder is removed, and so is ``out_dir``
@@ -313,6 +488,10 @@ def write_prediction(prediction: Prediction, counts: pd.DataFrame, out_dir: str 
     try:
         table_tmp = staging / "predictions.tsv"
         prediction.table.to_csv(table_tmp, sep="\t", index=False, float_format="%.8g", lineterminator="\n")
+        contributions_tmp = staging / "contributions.tsv"
+        if prediction.contributions is not None:
+            prediction.contributions.to_csv(contributions_tmp, sep="\t", index=False, float_format="%.8g",
+                                            lineterminator="\n")
         if plots:
             _render_plots(prediction, counts, staging / "plots")
             final = out / "plots"
@@ -320,6 +499,8 @@ def write_prediction(prediction: Prediction, counts: pd.DataFrame, out_dir: str 
                 old = staging / "old-plots"
                 os.replace(final, old)
             os.replace(staging / "plots", final)
+        if prediction.contributions is not None:
+            os.replace(contributions_tmp, out / "contributions.tsv")
         os.replace(table_tmp, out / "predictions.tsv")
     except BaseException:
         if created:
@@ -334,8 +515,12 @@ def write_prediction(prediction: Prediction, counts: pd.DataFrame, out_dir: str 
     if not plots and (out / "plots").exists():
         log.warning("%s holds figures of an earlier run (no --plots this time)", out / "plots")
     n_low = int(prediction.table["low_count"].sum())
-    log.info("wrote %s: %d samples (%d flagged low_count)%s", out / "predictions.tsv", len(prediction.table),
-             n_low, f"; one figure per sample in {out / 'plots'}" if plots else "")
+    reasons = prediction.table["undetermined_reason"].value_counts() if "undetermined_reason" in prediction.table \
+        else pd.Series(dtype=int)
+    log.info("wrote %s: %d samples (%d flagged low_count; undetermined: %d for few mutations, %d for a wide "
+             "interval)%s", out / "predictions.tsv", len(prediction.table), n_low,
+             int(reasons.get("few mutations", 0)), int(reasons.get("wide interval", 0)),
+             f"; one figure per sample in {out / 'plots'}" if plots else "")
 
 
 def plot_file_names(samples) -> list[str]:
@@ -373,6 +558,13 @@ def _render_plots(prediction: Prediction, counts: pd.DataFrame, folder: Path) ->
             signature_names=prediction.signature_names,
             probabilities={c: float(row[p]) for c, p in zip(prediction.classes, probability_columns)},
             note=(f"predicted {row['predicted']} (p {row['max_probability']:.2f}), reconstruction cosine "
-                  f"{row['reconstruction_cosine']:.2f}" + (", LOW COUNT" if row["low_count"] else "")),
+                  f"{row['reconstruction_cosine']:.2f}" + (", LOW COUNT" if row["low_count"] else "")
+                  + ("" if row.get("call", row["predicted"]) == row["predicted"]
+                     else f"; call: UNDETERMINED ({row['undetermined_reason']})")),
+            contributions=row[[f"contribution_{_column_name(n)}" for n in prediction.signature_names]].to_numpy(
+                dtype=float),
+            intervals=({c: (float(row[f"lower_{_column_name(c)}"]), float(row[f"upper_{_column_name(c)}"]))
+                        for c in prediction.classes} if f"lower_{_column_name(prediction.classes[0])}" in row
+                       else None),
         )
         fig.savefig(folder / file_name, dpi=100)

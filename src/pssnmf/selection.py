@@ -28,7 +28,9 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 MODELS = ("S-NMF", "SS-NMF", "SS-NMF-UR", "PSS-NMF", "PSS-NMF-UR")
-PSS_BASE = {"PSS-NMF": "SS-NMF", "PSS-NMF-UR": "SS-NMF-UR"}
+# The paper's PSS models and the pseudo-labelling variants (docs/model.md), each on its SS base.
+PSS_BASE = {"PSS-NMF": "SS-NMF", "PSS-NMF-UR": "SS-NMF-UR", "PSS-NMF-vote": "SS-NMF",
+            "PSS-NMF-soft": "SS-NMF", "PSS-NMF-revisable": "SS-NMF", "PSS-NMF-UR-half": "SS-NMF-UR"}
 SCOPE = ["task", "split_mode", "proportion", "model"]
 POINT = ["K", "lambda_c", "lambda_l2", "confidence_threshold"]
 SELECTION_METRICS = ("stability", "cellline_accuracy")

@@ -302,6 +302,167 @@ def with_paper_table4(table: pd.DataFrame, task: str | None, paper: pd.DataFrame
     return joined
 
 
+# ---- beyond the paper: genome/exome opportunity, calibration ---------------------------------
+
+OPPORTUNITY_SCALES = ("none", "exome")
+SOURCES = {"cell_line": "cell lines", "tumour": "TCGA"}
+_KEYS = ["task", "split_mode", "proportion", "model"]
+
+
+def _paired(frames: dict[str, pd.DataFrame], source: str) -> dict[tuple, dict]:
+    """Per (task, split, proportion, model): truth and each scale's predictions, aligned by
+    (replicate, row_id), of the test rows of ``source`` that have a truth."""
+    out: dict[tuple, dict] = {}
+    aligned = None
+    for scale, frame in frames.items():
+        _require(frame, [*_KEYS, "row_id", "source", "truth", "predicted", "replicate", "fold"], f"{scale} predictions")
+        part = frame[(frame["fold"].astype(str) == "test") & (frame["source"] == source)
+                     & (frame["truth"].fillna("").astype(str) != "")]
+        part = part.assign(proportion=part["proportion"].map(float), replicate=part["replicate"].map(int))
+        part = part[[*_KEYS, "replicate", "row_id", "truth", "predicted"]].rename(columns={"predicted": scale})
+        aligned = part if aligned is None else aligned.merge(part, on=[*_KEYS, "replicate", "row_id", "truth"],
+                                                             how="outer", indicator=True)
+        if "_merge" in aligned.columns:
+            unmatched = aligned[aligned["_merge"] != "both"]
+            if len(unmatched):
+                r = unmatched.iloc[0]
+                raise ValueError(f"{source} test row {r['row_id']!r} ({r['model']}, replicate {r['replicate']}) is "
+                                 f"not predicted at both scales: the two runs must share folds and seeds")
+            aligned = aligned.drop(columns="_merge")
+    for key, part in aligned.groupby(_KEYS, sort=True):
+        part = part.sort_values(["replicate", "row_id"])
+        replicates = sorted(part["replicate"].unique())
+        rows = [part[part["replicate"] == r] for r in replicates]
+        out[key] = {"truth": np.stack([r["truth"].astype(str).to_numpy() for r in rows]),
+                    **{scale: np.stack([r[scale].astype(str).to_numpy() for r in rows]) for scale in frames}}
+    return out
+
+
+def opportunity_comparison(predictions: dict[str, pd.DataFrame], n_boot: int = 1000, level: float = 0.95,
+                           seed: int = 0) -> pd.DataFrame:
+    """Test-set scores of the same final fits with and without genome/exome conversion.
+
+    predictions : ``{"none": frame, "exome": frame}``, the final fits' test predictions at each
+    scale (:func:`pssnmf.experiment.run_fit_batch` output: ``task, split_mode, proportion, model,
+    replicate, row_id, source, truth, predicted``), made with the same folds, hyperparameters and
+    seeds, so every test sample is predicted at both scales.  One row per (task, split mode,
+    proportion, model, source): macro F1 and accuracy at each scale (mean over seeds), the change
+    ``exome - none`` of macro F1 with a paired percentile bootstrap interval (the same resampled
+    test samples scored at both scales), and how many predictions the conversion changed.
+    """
+    from pssnmf.metrics import accuracy, macro_f1, scores_from_codes
+
+    missing = [s for s in OPPORTUNITY_SCALES if s not in predictions]
+    if missing:
+        raise ValueError(f"predictions at scale(s) {missing} are missing; give both {OPPORTUNITY_SCALES}")
+    rows = []
+    for source, source_name in SOURCES.items():
+        for key, data in _paired({s: predictions[s] for s in OPPORTUNITY_SCALES}, source).items():
+            truth, none, exome = data["truth"], data["none"], data["exome"]
+            n_rep, n = truth.shape
+            labels = sorted(set(np.unique(truth)) | set(np.unique(none)) | set(np.unique(exome)))
+            code = {label: i for i, label in enumerate(labels)}
+            encode = np.vectorize(code.__getitem__, otypes=[np.int64])
+            t, a, b = encode(truth), encode(none), encode(exome)
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(n_rep, n, len(rows))))
+            idx = rng.integers(0, n, size=(n_boot, n))
+            change = np.mean([scores_from_codes(t[r][idx], b[r][idx], len(labels), "macro_f1")
+                              - scores_from_codes(t[r][idx], a[r][idx], len(labels), "macro_f1")
+                              for r in range(n_rep)], axis=0)
+            alpha = (1 - level) / 2
+            f1 = {s: float(np.mean([macro_f1(truth[r], p[r]) for r in range(n_rep)])) for s, p in
+                  (("none", none), ("exome", exome))}
+            acc = {s: float(np.mean([accuracy(truth[r], p[r]) for r in range(n_rep)])) for s, p in
+                   (("none", none), ("exome", exome))}
+            rows.append({**dict(zip(_KEYS, key)), "source": source_name, "n_samples": n, "n_replicates": n_rep,
+                         "f1_none": f1["none"], "f1_exome": f1["exome"], "f1_change": f1["exome"] - f1["none"],
+                         "f1_change_low": float(np.quantile(change, alpha)),
+                         "f1_change_high": float(np.quantile(change, 1 - alpha)),
+                         "accuracy_none": acc["none"], "accuracy_exome": acc["exome"],
+                         "predictions_changed": float((none != exome).sum(axis=1).mean())})
+    table = pd.DataFrame(rows)
+    if len(table):
+        table = table.sort_values([*_KEYS, "source"], kind="stable").reset_index(drop=True)
+    return table
+
+
+def calibration_table(test: pd.DataFrame, temperatures: dict[str, float], n_bins: int = 10
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """ECE of the final models' test predictions, per model and source, raw and temperature-scaled.
+
+    test : final test predictions (``model, source, truth, predicted, probability_<class>``, one
+    replicate or several: all rows are pooled).  temperatures : model -> T fitted on the
+    validation folds (NaN: none could be fitted; the scaled columns are then NaN).
+    Returns (table, curves): one row per (model, source) with ``n_predictions`` (all replicates), ``accuracy``,
+    ``mean_confidence``, ``ece``, ``temperature``, ``ece_scaled``; and the reliability curves
+    (:func:`pssnmf.calibration.reliability_curve`) with ``model``, ``source``, ``scaling``
+    (``raw`` / ``temperature``).
+    """
+    from pssnmf.calibration import apply_temperature, expected_calibration_error, reliability_curve
+
+    _require(test, ["model", "source", "truth", "predicted"], "test predictions")
+    classes = [c.removeprefix("probability_") for c in test.columns if c.startswith("probability_")]
+    if len(classes) < 2:
+        raise ValueError("test predictions: expected probability_<class> columns for at least two classes")
+    rows, curves = [], []
+    for (model, source), part in test.groupby(["model", "source"], sort=True):
+        part = part[part["truth"].fillna("").astype(str) != ""]
+        if part.empty:
+            continue
+        probability = part[[f"probability_{c}" for c in classes]].to_numpy(dtype=float)
+        truth = part["truth"].astype(str).to_numpy()
+        temperature = float(temperatures.get(model, np.nan))
+        versions = {"raw": probability}
+        if np.isfinite(temperature):
+            versions["temperature"] = apply_temperature(probability, temperature)
+        for scaling, p in versions.items():
+            curve = reliability_curve(p, truth, classes, n_bins)
+            curves.append(curve.assign(model=model, source=SOURCES.get(source, source), scaling=scaling))
+        rows.append({"model": model, "source": SOURCES.get(source, source), "n_predictions": len(part),
+                     "accuracy": float(np.mean(np.asarray(classes)[probability.argmax(axis=1)] == truth)),
+                     "mean_confidence": float(probability.max(axis=1).mean()),
+                     "ece": expected_calibration_error(probability, truth, classes, n_bins),
+                     "temperature": temperature,
+                     "ece_scaled": (expected_calibration_error(versions["temperature"], truth, classes, n_bins)
+                                    if "temperature" in versions else np.nan)})
+    curve_frame = (pd.concat(curves, ignore_index=True)[["model", "source", "scaling", "bin", "lower", "upper",
+                                                          "mean_predicted", "observed_frequency", "count"]]
+                   if curves else pd.DataFrame())
+    return pd.DataFrame(rows), curve_frame
+
+
+def undetermined_table(intervals: pd.DataFrame) -> pd.DataFrame:
+    """How many test samples get a class and how good those classes are, per model and source.
+
+    intervals : :func:`pssnmf.uncertainty.prediction_intervals` tables, concatenated, with ``model``,
+    ``source`` and ``truth`` columns added.  One row per (model, source): ``n_samples``,
+    ``n_determined``, ``n_few_mutations``, ``n_wide_interval``, and accuracy and macro F1 on all
+    samples (``predicted``: never forced to "undetermined"), on the determined and on the
+    undetermined ones (NaN where there are none).
+    """
+    from pssnmf.metrics import accuracy, macro_f1
+
+    _require(intervals, ["model", "source", "truth", "predicted", "determined", "reason"], "intervals")
+    rows = []
+    for (model, source), part in intervals.groupby(["model", "source"], sort=True):
+        part = part[part["truth"].fillna("").astype(str) != ""]
+        if part.empty:
+            continue
+        truth = part["truth"].astype(str).to_numpy()
+        predicted = part["predicted"].astype(str).to_numpy()
+        determined = part["determined"].astype(bool).to_numpy()
+        row = {"model": model, "source": SOURCES.get(source, source), "n_samples": len(part),
+               "n_determined": int(determined.sum()),
+               "n_few_mutations": int((part["reason"] == "few mutations").sum()),
+               "n_wide_interval": int((part["reason"] == "wide interval").sum())}
+        for name, keep in (("all", np.ones(len(part), dtype=bool)), ("determined", determined),
+                           ("undetermined", ~determined)):
+            row[f"accuracy_{name}"] = accuracy(truth[keep], predicted[keep]) if keep.any() else np.nan
+            row[f"f1_{name}"] = macro_f1(truth[keep], predicted[keep]) if keep.any() else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``table`` as TSV atomically (temporary file, then rename)."""
     path = Path(path)
@@ -319,6 +480,9 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 __all__ = [
+    "opportunity_comparison",
+    "calibration_table",
+    "undetermined_table",
     "table2_ddr_counts",
     "table3_pseudo_label_activity",
     "table4_prediction_probability",

@@ -240,3 +240,20 @@ rule cosmic_signatures:
     threads: 1
     shell:
         "python -m pssnmf.data cosmic --input {input.table:q} --out {output:q} > {log:q} 2>&1"
+
+
+rule opportunity_ratio:
+    """The per-channel genome/exome opportunity ratio, derived from COSMIC's two files."""
+    input:
+        genome=cosmic_outputs()[0],
+        exome=cosmic_outputs()[1],
+    output:
+        OPPORTUNITY_RATIO,
+    log:
+        "logs/data/opportunity_ratio.log",
+    conda:
+        ENV
+    threads: 1
+    shell:
+        "python -m pssnmf.opportunity --genome {input.genome:q} --exome {input.exome:q}"
+        " --out {output:q} > {log:q} 2>&1"

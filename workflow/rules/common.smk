@@ -198,13 +198,35 @@ FIT = EXPERIMENT["fit"]
 GRID_MODELS = EXPERIMENT["models"]
 PSS_MODELS = EXPERIMENT["pseudo_label_models"]
 # The SS-NMF variant whose chosen point each PSS model sweeps ct on (pssnmf.selection.PSS_BASE).
-PSS_BASE = {"PSS-NMF": "SS-NMF", "PSS-NMF-UR": "SS-NMF-UR"}
+PSS_BASE = {
+    "PSS-NMF": "SS-NMF",
+    "PSS-NMF-UR": "SS-NMF-UR",
+    "PSS-NMF-vote": "SS-NMF",
+    "PSS-NMF-soft": "SS-NMF",
+    "PSS-NMF-revisable": "SS-NMF",
+    "PSS-NMF-UR-half": "SS-NMF-UR",
+}
 PSS_BASES = sorted({PSS_BASE[m] for m in PSS_MODELS})
 ALL_MODELS = GRID_MODELS + PSS_MODELS
+# Baselines (pssnmf.baselines): no grid, straight to the final test; NMF+LR takes the K of
+# the chosen S-NMF point (pssnmf.experiment.BASELINE_K_FROM), COSMIC+LR a COSMIC set.
+BASELINE_MODELS = EXPERIMENT["baselines"]
+BASELINE_K_FROM = {"NMF+LR": "S-NMF"}
 EXPERIMENT_TASKS = EXPERIMENT["tasks"]
 SPLITS = EXPERIMENT["split_modes"]
 PROPORTIONS = [repr(float(p)) for p in EXPERIMENT["proportions"]]
 FOLDS = [str(i) for i in range(EXPERIMENT["folds"]["n_folds"])]
+
+missing_k = [
+    m
+    for m in BASELINE_MODELS
+    if m in BASELINE_K_FROM and BASELINE_K_FROM[m] not in GRID_MODELS
+]
+if missing_k:
+    raise WorkflowError(
+        f"experiment.baselines has {missing_k}, which takes K from the chosen point of "
+        f"{[BASELINE_K_FROM[m] for m in missing_k]}, not in experiment.models."
+    )
 
 missing_bases = [m for m in PSS_MODELS if PSS_BASE[m] not in GRID_MODELS]
 if missing_bases:
@@ -228,6 +250,8 @@ def fold_files(wildcards):
     return {
         "fold_catalog": f"{base}/catalog.tsv",
         "fold_membership": f"{base}/membership.tsv",
+        # experiment.opportunity: the fits read the ratio
+        **opportunity_files(wildcards),
     }
 
 
@@ -261,7 +285,9 @@ def fit_options(wildcards):
     for key in ("tol", "min_epochs", "max_epochs"):
         if FIT.get(key) is not None:
             options.append(f"--{key.replace('_', '-')} {shlex.quote(str(FIT[key]))}")
-    return " ".join(options)
+    # '' unless experiment.opportunity
+    options.append(opportunity_options(wildcards.task))
+    return " ".join(option for option in options if option)
 
 
 def grid_metrics(task, split, prop, models):
@@ -293,8 +319,34 @@ def expand_final(pattern):
         task=EXPERIMENT_TASKS,
         split=SPLITS,
         prop=PROPORTIONS,
-        model=ALL_MODELS,
+        model=ALL_MODELS + BASELINE_MODELS,
     )
+
+
+def baseline_inputs(wildcards):
+    """A baseline's final fit reads the fold; NMF+LR the chosen points, COSMIC+LR the COSMIC set."""
+    files = {**fold_files(wildcards), **opportunity_files(wildcards)}
+    if wildcards.model in BASELINE_K_FROM:
+        files["optimum"] = (
+            f"results/select/{wildcards.task}/{wildcards.split}/u{wildcards.prop}/chosen.tsv"
+        )
+    if wildcards.model == "COSMIC+LR":
+        # The COSMIC set at the profiles' scale: genome unless experiment.opportunity is exome.
+        files["cosmic"] = cosmic_outputs()[1 if OPPORTUNITY == "exome" else 0]
+    return files
+
+
+def baseline_options(wildcards, input):
+    """`--optimum` / `--cosmic-signatures` where the baseline reads them, shell-quoted, and
+    the opportunity conversion every final fit gets."""
+    options = []
+    if "optimum" in input.keys():
+        options.append(f"--optimum {shlex.quote(input.optimum)}")
+    if "cosmic" in input.keys():
+        options.append(f"--cosmic-signatures {shlex.quote(input.cosmic)}")
+    # '' unless experiment.opportunity
+    options.append(opportunity_options(wildcards.task))
+    return " ".join(option for option in options if option)
 
 
 EXPORT = EXPERIMENT["export"]
@@ -309,6 +361,29 @@ if (
         f"experiment does not run (models {ALL_MODELS}, split_modes {SPLITS}, "
         f"proportions {PROPORTIONS})"
     )
+
+# Genome/exome opportunity (experiment.opportunity; pssnmf.opportunity): the scale every fold
+# row is brought to, each source's own scale, and the ratio derived from the COSMIC files.
+OPPORTUNITY = EXPERIMENT["opportunity"]
+CELL_LINE_SCALE = EXPERIMENT["cell_line_scale"]
+OPPORTUNITY_RATIO = "results/data/cosmic/opportunity_ratio.tsv"
+
+
+def opportunity_options(task, scale=OPPORTUNITY):
+    """`--opportunity-ratio ...` bringing a task's fold rows to `scale`; '' for none."""
+    if scale == "none":
+        return ""
+    return (
+        f"--opportunity-ratio {shlex.quote(OPPORTUNITY_RATIO)} --target-scale {shlex.quote(scale)}"
+        f" --source-scale {shlex.quote(f'cell_line={CELL_LINE_SCALE[task]}')}"
+        " --source-scale tumour=exome"
+    )
+
+
+def opportunity_files(wildcards):
+    """The ratio file, where the configured scale needs it."""
+    return {"opportunity_ratio": OPPORTUNITY_RATIO} if OPPORTUNITY != "none" else {}
+
 
 EXPERIMENT_TARGETS = ["results/tables/table1.tsv", "results/tables/table1.md"] + expand(
     "results/models/{task}.npz", task=EXPERIMENT_TASKS

@@ -1,6 +1,7 @@
 # The final test (paper 2.2.5): each model's chosen point trained on the whole validation set
 # (fold "test"), scored on the test set, over evaluation.replicates seeds; Table 1 with
-# bootstrap intervals and the paper's numbers beside ours.
+# bootstrap intervals, the spread over seeds and the paper's numbers beside ours. The
+# baselines (experiment.baselines) have no grid: they go straight to the same final test.
 
 
 rule fit_final:
@@ -33,6 +34,39 @@ rule fit_final:
         " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q} --seed {params.seed:q}"
         " --optimum {input.optimum:q} --point {params.point} --replicates {params.replicates:q}"
         " {params.fit} --threads {threads} --metrics-out {output.metrics:q}"
+        " --timings-out {output.timings:q} --models-dir {output.models:q}"
+        " --predictions-out {output.predictions:q} > {log:q} 2>&1"
+
+
+rule fit_baseline:
+    input:
+        unpack(baseline_inputs),
+    output:
+        metrics="results/final/{task}/{split}/u{prop}/{model}.tsv",
+        timings="results/final/{task}/{split}/u{prop}/{model}.timings.tsv",
+        predictions="results/final/{task}/{split}/u{prop}/{model}.predictions.tsv",
+        models=directory("results/final/{task}/{split}/u{prop}/{model}.models"),
+    log:
+        "results/logs/final/{task}_{split}_u{prop}_{model}.log",
+    wildcard_constraints:
+        model="|".join(re.escape(m) for m in BASELINE_MODELS) or "(?!)",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        runtime=60,
+        mem_mb=1000,
+    params:
+        fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
+        point=lambda w: shlex.quote(f"model={w.model},fold=test"),
+        seed=EXPERIMENT["seed"],
+        replicates=EXPERIMENT["evaluation"]["replicates"],
+        options=baseline_options,
+    shell:
+        "python -m pssnmf.experiment fit --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
+        " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q} --seed {params.seed:q}"
+        " --point {params.point} --replicates {params.replicates:q} {params.options}"
+        " --threads {threads} --metrics-out {output.metrics:q}"
         " --timings-out {output.timings:q} --models-dir {output.models:q}"
         " --predictions-out {output.predictions:q} > {log:q} 2>&1"
 

@@ -234,9 +234,11 @@ rule fig_pca:
     threads: 1
     params:
         fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
+        opportunity=lambda w: opportunity_options(w.task),
         stem=lambda w, output: output.png.removesuffix(".png"),
     shell:
         "python -m pssnmf.figures pca --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
+        " {params.opportunity}"
         " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q}"
         " --out-stem {params.stem:q} > {log:q} 2>&1"
 
@@ -299,8 +301,9 @@ rule fig_signatures:
         fig7=lambda w, output: output.fig7.removesuffix(".png"),
         fig8=lambda w, output: output.fig8.removesuffix(".png"),
         sbs96_dir=lambda w, output: os.path.dirname(output.sbs96[0]),
+        opportunity=lambda w: opportunity_options(w.task),
     shell:
-        "python -m pssnmf.figures signatures --fold-dir {params.fold_dir:q}"
+        "python -m pssnmf.figures signatures --fold-dir {params.fold_dir:q} {params.opportunity}"
         " --task {wildcards.task:q} --split-mode {wildcards.split:q}"
         " --proportion {wildcards.prop:q} --final-models {params.models}"
         " --cosmic {input.cosmic:q} --matched {params.matched:q}"
@@ -402,6 +405,177 @@ rule fig_exploration:
         " --clustermap-tcga-stem {params.tcga:q} --cross-stem {params.cross:q} > {log:q} 2>&1"
 
 
+# ---- Beyond the paper: calibration and the genome/exome opportunity comparison -------------
+
+# The validation fits' model folders of one task, split and proportion (every model, K, fold).
+validation_models_dirs = lambda w: [
+    f"{path.removesuffix('.tsv')}.models" for path in validation_fit_metrics(w)
+]
+
+
+rule calibration:
+    """Reliability curves and ECE of the final test predictions, raw and temperature-scaled."""
+    input:
+        unpack(fold_files),
+        predictions=lambda w: final_files(w, ".predictions.tsv"),
+        chosen="results/select/{task}/{split}/u{prop}/chosen.tsv",
+        metrics=validation_fit_metrics,
+        models=validation_models_dirs,
+    output:
+        png=figure_report(
+            f"{FIGURES}/calibration_reliability",
+            "calibration",
+            "Beyond the paper",
+            "Reliability curves",
+        ),
+        svg=f"{FIGURES}/calibration_reliability.svg",
+        tsv=f"{FIGURES}/calibration_reliability.tsv",
+        table=report(
+            f"{FIGURES}/calibration_ece.tsv",
+            caption="../report/calibration_ece.rst",
+            category="Beyond the paper",
+            subcategory="{task}",
+            labels={"table": "ECE", **FIGURE_LABELS},
+        ),
+        md=f"{FIGURES}/calibration_ece.md",
+    log:
+        "results/logs/figures/calibration_{task}_{split}_u{prop}.log",
+    conda:
+        ENV
+    threads: 1
+    params:
+        fits_dir=lambda w: f"results/fits/{w.task}/{w.split}/u{w.prop}",
+        fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
+        n_folds=EXPERIMENT["folds"]["n_folds"],
+        opportunity=lambda w: opportunity_options(w.task),
+        stem=lambda w, output: output.png.removesuffix(".png"),
+        table_stem=lambda w, output: output.table.removesuffix(".tsv"),
+    shell:
+        "python -m pssnmf.figures calibration --predictions {input.predictions:q}"
+        " --chosen {input.chosen:q} --fits-dir {params.fits_dir:q} --fold-dir {params.fold_dir:q}"
+        " --proportion {wildcards.prop:q} --n-folds {params.n_folds:q} {params.opportunity}"
+        " --out-stem {params.stem:q} --table-stem {params.table_stem:q} > {log:q} 2>&1"
+
+
+rule uncertainty:
+    """Test samples each final model leaves undetermined (pssnmf.uncertainty), and its accuracy
+    on the determined and the undetermined ones."""
+    input:
+        unpack(fold_files),
+        models=lambda w: final_files(w, ".models"),
+    output:
+        tsv=report(
+            f"{FIGURES}/uncertainty.tsv",
+            caption="../report/uncertainty.rst",
+            category="Beyond the paper",
+            subcategory="{task}",
+            labels={"table": "Undetermined", **FIGURE_LABELS},
+        ),
+        md=f"{FIGURES}/uncertainty.md",
+    log:
+        "results/logs/figures/uncertainty_{task}_{split}_u{prop}.log",
+    conda:
+        ENV
+    threads: 1
+    params:
+        fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
+        models=final_model_args,
+        seed=EXPERIMENT["seed"],
+        opportunity=lambda w: opportunity_options(w.task),
+        stem=lambda w, output: output.tsv.removesuffix(".tsv"),
+    shell:
+        "python -m pssnmf.figures uncertainty --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
+        " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q}"
+        " --final-models {params.models} --seed {params.seed:q} {params.opportunity}"
+        " --out-stem {params.stem:q} > {log:q} 2>&1"
+
+
+# The comparison runs the final test at the scale the main protocol does not use.
+OTHER_SCALE = "exome" if OPPORTUNITY == "none" else "none"
+OPPORTUNITY_TASKS = [t for t in EXPERIMENT_TASKS if CELL_LINE_SCALE[t] != "exome"]
+
+
+rule fit_final_other_scale:
+    """The final fit of a chosen point again, at the other opportunity scale (same seeds)."""
+    input:
+        unpack(fold_files),
+        optimum="results/select/{task}/{split}/u{prop}/chosen.tsv",
+        ratio=OPPORTUNITY_RATIO,
+    output:
+        metrics="results/opportunity/{task}/{split}/u{prop}/{scale}/{model}.tsv",
+        timings="results/opportunity/{task}/{split}/u{prop}/{scale}/{model}.timings.tsv",
+        predictions="results/opportunity/{task}/{split}/u{prop}/{scale}/{model}.predictions.tsv",
+    log:
+        "results/logs/opportunity/{task}_{split}_u{prop}_{scale}_{model}.log",
+    wildcard_constraints:
+        model="|".join(ALL_MODELS),
+        scale="none|exome",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        runtime=120,
+        mem_mb=1000,
+    params:
+        fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
+        point=lambda w: shlex.quote(f"model={w.model},fold=test"),
+        seed=EXPERIMENT["seed"],
+        replicates=EXPERIMENT["evaluation"]["replicates"],
+        # fit_options carries the main scale's conversion; the comparison replaces it.
+        fit=lambda w: fit_options(w).replace(opportunity_options(w.task), ""),
+        opportunity=lambda w: opportunity_options(w.task, w.scale),
+    shell:
+        "python -m pssnmf.experiment fit --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
+        " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q} --seed {params.seed:q}"
+        " --optimum {input.optimum:q} --point {params.point} --replicates {params.replicates:q}"
+        " {params.fit} {params.opportunity} --threads {threads} --metrics-out {output.metrics:q}"
+        " --timings-out {output.timings:q} --predictions-out {output.predictions:q} > {log:q} 2>&1"
+
+
+rule opportunity_table:
+    """TCGA and cell-line F1 of the final models with and without genome/exome conversion."""
+    input:
+        main=expand(
+            "results/final/{task}/{split}/u{prop}/{model}.predictions.tsv",
+            task=OPPORTUNITY_TASKS,
+            split=SPLITS,
+            prop=PROPORTIONS,
+            model=ALL_MODELS,
+        ),
+        other=expand(
+            "results/opportunity/{task}/{split}/u{prop}/{scale}/{model}.predictions.tsv",
+            task=OPPORTUNITY_TASKS,
+            split=SPLITS,
+            prop=PROPORTIONS,
+            scale=OTHER_SCALE,
+            model=ALL_MODELS,
+        ),
+    output:
+        tsv=report(
+            "results/tables/opportunity.tsv",
+            caption="../report/opportunity.rst",
+            category="Beyond the paper",
+            labels={"table": "Genome/exome opportunity"},
+        ),
+        md="results/tables/opportunity.md",
+    log:
+        "results/logs/tables/opportunity.log",
+    conda:
+        ENV
+    threads: 1
+    params:
+        main_scale=OPPORTUNITY,
+        other_scale=OTHER_SCALE,
+        n_boot=EXPERIMENT["evaluation"]["n_boot"],
+        seed=EXPERIMENT["seed"],
+        stem=lambda w, output: output.tsv.removesuffix(".tsv"),
+    shell:
+        "python -m pssnmf.figures opportunity --main-predictions {input.main:q}"
+        " --other-predictions {input.other:q} --main-scale {params.main_scale:q}"
+        " --other-scale {params.other_scale:q} --n-boot {params.n_boot:q} --seed {params.seed:q}"
+        " --out-stem {params.stem:q} > {log:q} 2>&1"
+
+
 figure_set = lambda stems, tasks, splits: [
     path
     for task in tasks
@@ -450,5 +624,18 @@ if PSS_MODELS:
         split=MAIN_SPLIT,
         ext=["tsv", "md"],
     ) + figure_set(["fig03_pseudo_labels"], EXPERIMENT_TASKS, [MAIN_SPLIT])
+
+FIGURE_TARGETS += figure_set(
+    ["calibration_reliability"], EXPERIMENT_TASKS, [MAIN_SPLIT]
+) + expand(
+    "results/figures/{task}/{split}/u{prop}/{table}.{ext}",
+    table=["calibration_ece", "uncertainty"],
+    task=EXPERIMENT_TASKS,
+    split=MAIN_SPLIT,
+    prop=PROPORTIONS,
+    ext=["tsv", "md"],
+)
+if EXPERIMENT["opportunity_comparison"] and OPPORTUNITY_TASKS:
+    FIGURE_TARGETS += expand("results/tables/opportunity.{ext}", ext=["tsv", "md"])
 
 FINAL_TARGETS += FIGURE_TARGETS

@@ -21,6 +21,8 @@ Fig. 9 (c, d)          :func:`pssnmf.plots.exploration.mean_profile_clustermap`
 Fig. 9 (e)             :func:`pssnmf.plots.exploration.cross_source_similarity_figure`
 Figs. 10–14            :func:`pssnmf.plots.pareto.pareto_figure`
 Figs. 15–18            the functions above with the U.R. models in ``models=``
+Reliability curves     :func:`pssnmf.plots.calibration.reliability_figure` (beyond the paper)
+``predict --plots``    :func:`pssnmf.plots.sample.sample_figure`
 =====================  =======================================================================
 """
 
