@@ -70,7 +70,9 @@ def cores2_run(workflow_run: Path) -> Path:
     return workflow_run
 
 
-NMF_MODELS = ["S-NMF", "SS-NMF", "SS-NMF-UR", "PSS-NMF", "PSS-NMF-UR"]
+NMF_MODELS = ["S-NMF", "SS-NMF", "SS-NMF-UR", "PSS-NMF", "PSS-NMF-UR",
+              # the pseudo-labelling variants (config/test.yaml runs them all)
+              "PSS-NMF-vote", "PSS-NMF-soft", "PSS-NMF-revisable", "PSS-NMF-UR-half"]
 BASELINES = ["LR-96", "NMF+LR", "COSMIC+LR"]
 
 

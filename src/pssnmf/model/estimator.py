@@ -177,22 +177,20 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.restart_signatures_ = np.stack([r.signatures for r in results])
         self.loss_history_ = [r.loss_history for r in results]
         self.n_epochs_ = np.array([r.n_epochs for r in results])
-        self.pseudo_labels_ = pd.DataFrame(
-            [
-                (restart, int(training_rows[row]), classes[column], n_epoch, probability)
-                for restart, result in enumerate(results)
-                for row, column, n_epoch, probability in result.pseudo_labels
-            ],
-            columns=["restart", "sample", "label", "epoch", "probability"],
-        ).astype({"restart": int, "sample": int, "epoch": int, "probability": float})
-        self.pseudo_label_revisions_ = pd.DataFrame(
-            [
-                (restart, int(training_rows[row]), classes[column], given, revoked)
-                for restart, result in enumerate(results)
-                for row, column, given, revoked in result.revisions
-            ],
-            columns=["restart", "sample", "label", "epoch", "revoked_epoch"],
-        ).astype({"restart": int, "sample": int, "epoch": int, "revoked_epoch": int})
+
+        def table(records, last, last_type):
+            """(restart, sample, label, epoch, <last>) rows: training rows -> X rows, columns -> classes."""
+            return pd.DataFrame(
+                [
+                    (restart, int(training_rows[row]), classes[column], n_epoch, value)
+                    for restart, result in enumerate(results)
+                    for row, column, n_epoch, value in getattr(result, records)
+                ],
+                columns=["restart", "sample", "label", "epoch", last],
+            ).astype({"restart": int, "sample": int, "epoch": int, last: last_type})
+
+        self.pseudo_labels_ = table("pseudo_labels", "probability", float)
+        self.pseudo_label_revisions_ = table("revisions", "revoked_epoch", int)
 
         centroids, cluster_labels, distance = consensus_signatures(
             self.restart_signatures_, n_starts=_CONSENSUS_STARTS, random_state=np.random.default_rng(consensus_seed)

@@ -33,6 +33,34 @@ _FASTMATH = {"reassoc", "contract", "nsz"}
 _OPTIONS = dict(nogil=True, fastmath=_FASTMATH, cache=True, parallel=True, error_model="numpy")
 
 
+@numba.njit(nogil=True, fastmath=_FASTMATH, cache=True, error_model="numpy", inline="always")
+def _gram(A, out):
+    """out = A A' for A (K, M), both triangles, summed over M in A's precision."""
+    n_rows, n_columns = A.shape
+    for a in range(n_rows):
+        for b in range(a, n_rows):
+            acc = A[a, 0] - A[a, 0]
+            for m in range(n_columns):
+                acc += A[a, m] * A[b, m]
+            out[a, b] = acc
+            out[b, a] = acc
+
+
+@numba.njit(nogil=True, fastmath=_FASTMATH, cache=True, error_model="numpy", inline="always")
+def _logits(E, W, out):
+    """out (O, N) = W'E for E (K, N), W (K, O), one vectorised pass over samples per term."""
+    n_signatures, n_samples = E.shape
+    for o in range(W.shape[1]):
+        row = out[o]
+        w = W[0, o]
+        for n in range(n_samples):
+            row[n] = w * E[0, n]
+        for k in range(1, n_signatures):
+            w = W[k, o]
+            for n in range(n_samples):
+                row[n] += w * E[k, n]
+
+
 @numba.njit(**_OPTIONS)
 def signature_step_and_logits(exposures_t, etx, signatures, weights, gram_s, logits, inside, eps, clip, tiny):
     """Kernel 1, in place on ``signatures``; writes ``gram_s`` (R, K, K), ``logits`` and ``inside`` (R, O, N).
@@ -50,13 +78,7 @@ def signature_step_and_logits(exposures_t, etx, signatures, weights, gram_s, log
         zero = eps - eps
         one = clip / clip
         gram_e = np.empty((n_signatures, n_signatures), dtype=signatures.dtype)
-        for a in range(n_signatures):
-            for b in range(a, n_signatures):
-                acc = zero
-                for n in range(n_samples):
-                    acc += E[a, n] * E[b, n]
-                gram_e[a, b] = acc
-                gram_e[b, a] = acc
+        _gram(E, gram_e)
         # eq. 5: S <- S * (E'X) / (E'E S + eps), all rows from the old S
         updated = np.empty((n_signatures, n_features), dtype=signatures.dtype)
         for k in range(n_signatures):
@@ -72,23 +94,11 @@ def signature_step_and_logits(exposures_t, etx, signatures, weights, gram_s, log
             total = max(total, tiny)
             for m in range(n_features):
                 S[k, m] = max(updated[k, m] / total, eps)
-        for a in range(n_signatures):
-            for b in range(a, n_signatures):
-                acc = zero
-                for m in range(n_features):
-                    acc += S[a, m] * S[b, m]
-                gram_s[r, a, b] = acc
-                gram_s[r, b, a] = acc
+        _gram(S, gram_s[r])
         # z = W'E, clipped at +-clip; inside = 1 where the clip did not bind (its derivative)
+        _logits(E, weights[r], logits[r])
         for o in range(n_classes):
             row = logits[r, o]
-            w = weights[r, 0, o]
-            for n in range(n_samples):
-                row[n] = w * E[0, n]
-            for k in range(1, n_signatures):
-                w = weights[r, k, o]
-                for n in range(n_samples):
-                    row[n] += w * E[k, n]
             flag = inside[r, o]
             for n in range(n_samples):
                 value = row[n]
@@ -184,28 +194,20 @@ def loss_terms(x_squared, exposures_t, etx, signatures, weights, targets_t, labe
         for k in range(n_signatures):
             for m in range(n_features):
                 cross += float(etx[r, k, m]) * float(S[k, m])
+        gram_e = np.empty((n_signatures, n_signatures), dtype=E.dtype)
+        gram_s = np.empty((n_signatures, n_signatures), dtype=E.dtype)
+        _gram(E, gram_e)
+        _gram(S, gram_s)
         quadratic = 0.0
         for a in range(n_signatures):
-            for b in range(a, n_signatures):
-                gram_e = zero
-                for n in range(n_samples):
-                    gram_e += E[a, n] * E[b, n]
-                gram_s = 0.0
-                for m in range(n_features):
-                    gram_s += float(S[a, m]) * float(S[b, m])
-                quadratic += (1.0 if a == b else 2.0) * float(gram_e) * gram_s
+            for b in range(n_signatures):
+                quadratic += float(gram_e[a, b]) * float(gram_s[a, b])
         loss = max(x_squared - 2.0 * cross + quadratic, 0.0)
         if lambda_c != 0.0:
             logits = np.empty((n_classes, n_samples), dtype=E.dtype)
+            _logits(E, weights[r], logits)
             for o in range(n_classes):
                 row = logits[o]
-                w = weights[r, 0, o]
-                for n in range(n_samples):
-                    row[n] = w * E[0, n]
-                for k in range(1, n_signatures):
-                    w = weights[r, k, o]
-                    for n in range(n_samples):
-                        row[n] += w * E[k, n]
                 for n in range(n_samples):
                     row[n] = min(max(row[n], -clip), clip)
             entropy = 0.0
