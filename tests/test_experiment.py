@@ -171,3 +171,14 @@ def test_pseudo_label_variants_are_models_with_their_estimator_options():
                            7, FitSettings(n_restarts=2)).get_params()
         assert {k: v for k, v in model.get_params().items() if k not in options} == \
             {k: v for k, v in plain.items() if k not in options}
+
+
+def test_variants_share_the_seeds_of_the_model_they_modify():
+    from pssnmf.experiment import SEED_MODEL
+
+    for variant, model in SEED_MODEL.items():
+        point = Point(variant, 4, 0.1, 1e-4, 0.5, "1", 1)
+        assert fit_seed(SEED, "ddrd", "grouped", 0.5, point) == fit_seed(
+            SEED, "ddrd", "grouped", 0.5, Point(model, 4, 0.1, 1e-4, 0.5, "1", 1))
+    assert fit_seed(SEED, "ddrd", "grouped", 0.5, Point("PSS-NMF", 4, 0.1, 1e-4, 0.5, "1")) != fit_seed(
+        SEED, "ddrd", "grouped", 0.5, Point("PSS-NMF-UR", 4, 0.1, 1e-4, 0.5, "1"))

@@ -153,6 +153,31 @@ def test_final_predictions_match_the_test_set(cores2_run: Path) -> None:
         assert (probabilities.sum(axis=1) - 1).abs().max() < 1e-9
 
 
+def test_a_variant_differs_from_its_paper_model_only_by_its_rule(cores2_run: Path) -> None:
+    """Variants draw the seeds of the model they modify: where revisable pseudo-labelling withdrew
+    nothing, PSS-NMF-revisable is PSS-NMF bit for bit; the other variants' rules do change the fit."""
+    from pssnmf.model import load_model
+
+    identical = 0
+    for task in ("ddrd", "cancer_type"):
+        for split in ("grouped", "paper"):
+            final = cores2_run / f"results/final/{task}/{split}/u0.5"
+            plain = pd.read_csv(final / "PSS-NMF.predictions.tsv", sep="\t")
+            models = sorted((final / "PSS-NMF-revisable.models").glob("*.npz"))
+            revised = sum(len(load_model(path).pseudo_label_revisions_) for path in models)
+            revisable = pd.read_csv(final / "PSS-NMF-revisable.predictions.tsv", sep="\t")
+            if revised == 0:  # everything but the model's name
+                pd.testing.assert_frame_equal(plain.drop(columns="model"), revisable.drop(columns="model"))
+                identical += 1
+            soft = pd.read_csv(final / "PSS-NMF-soft.predictions.tsv", sep="\t")
+            probabilities = [c for c in plain.columns if c.startswith("probability_")]
+            given = load_model(sorted((final / "PSS-NMF.models").glob("*.npz"))[0]).pseudo_labels_
+            if (given["probability"] < 1).any():  # soft weights < 1: the fit must move
+                assert not np.array_equal(plain[probabilities].to_numpy(), soft[probabilities].to_numpy()), \
+                    (task, split, "soft pseudo-labels changed nothing although pseudo-labels were given")
+    assert identical > 0, "every revisable fit revised a label: the identity check never ran"
+
+
 def _finished_outputs(log: Path, workdir: Path) -> list[Path]:
     """Outputs of the jobs that Snakemake's log reports finished (``Finished jobid: N``)."""
     outputs: dict[str, list[str]] = {}

@@ -64,6 +64,10 @@ MODEL_SETTINGS = {
     "PSS-NMF-revisable": ("pseudo_labeling", False),
     "PSS-NMF-UR-half": ("pseudo_labeling", True),
 }
+# A variant draws the seeds of the paper model it modifies, so that a difference between them is
+# the variant's rule, not other restarts (with no revision, PSS-NMF-revisable is PSS-NMF exactly).
+SEED_MODEL = {"PSS-NMF-vote": "PSS-NMF", "PSS-NMF-soft": "PSS-NMF", "PSS-NMF-revisable": "PSS-NMF",
+              "PSS-NMF-UR-half": "PSS-NMF-UR"}
 MODEL_OPTIONS = {
     "PSS-NMF-vote": {"pseudo_label_vote": True},
     "PSS-NMF-soft": {"soft_pseudo_labels": True},
@@ -209,11 +213,15 @@ def fill_from_optimum(points: Sequence[Point], optimum: pd.DataFrame, task: str,
 
 
 def fit_seed(seed: int, task: str, split_mode: str, proportion: float, point: Point) -> int:
-    """The random_state of one fit: a 32-bit integer from SeedSequence(seed, stable key of the fit)."""
+    """The random_state of one fit: a 32-bit integer from SeedSequence(seed, stable key of the fit).
+
+    A pseudo-labelling variant takes the key of the model it modifies (:data:`SEED_MODEL`).
+    """
     def number(value, kind):
         return "NA" if value is None else kind(value)  # baselines have no lambdas (NMF+LR alone a K)
 
-    ss = seed_sequence(seed, "fit", task, split_mode, float(proportion), point.model, number(point.K, int),
+    model = SEED_MODEL.get(point.model, point.model)
+    ss = seed_sequence(seed, "fit", task, split_mode, float(proportion), model, number(point.K, int),
                        number(point.lambda_c, float), number(point.lambda_l2, float),
                        "NA" if point.confidence_threshold is None else float(point.confidence_threshold),
                        str(point.fold), int(point.replicate))
