@@ -189,7 +189,6 @@ def loss_terms(x_squared, exposures_t, etx, signatures, weights, targets_t, labe
     for r in numba.prange(n_restarts):
         E = exposures_t[r]
         S = signatures[r]
-        zero = clip - clip
         cross = 0.0
         for k in range(n_signatures):
             for m in range(n_features):
