@@ -136,7 +136,7 @@ def test_logits_are_clipped():
 @pytest.mark.parametrize("unlabeled_regularization", [False, True])
 def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, loss_tolerance,
                                                              unlabeled_regularization):
-    """kernels.epoch (what training runs) against updates.epoch (the equations, one numpy call per term)."""
+    """kernels.epochs (what training runs) against updates.epoch (the equations, one numpy call per term)."""
     from pssnmf.model import kernels
 
     n_restarts, n, k, o, n_labelled = 3, 60, 4, 3, 30
@@ -156,17 +156,43 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
     lambda_c, lambda_l2, mu_w = 0.5, 1e-3, 0.2
     reference = [a.copy() for a in (exposures_t, signatures, weights)]
     fast = [a.copy() for a in (exposures_t, signatures, weights)]
-    buffers = kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype))
-    eps, clip = np.dtype(dtype).type(updates.EPSILON), np.dtype(dtype).type(updates.LOGIT_CLIP)
+    split = [a.copy() for a in (exposures_t, signatures, weights)]
+    X_t = np.ascontiguousarray(X.T)
+    x_squared = float(np.einsum("nm,nm->", X, X, dtype=np.float64))
     for _ in range(30):
         updates.epoch(X, *reference, targets_t, mask[:, None], n_l[:, None, None], lambda_c, lambda_l2, mu_w,
                       null_t=null[:, None])
-        fast[0] = kernels.epoch(X, np.ascontiguousarray(X.T), *fast, targets_t, mask, null, n_l, lambda_c, lambda_l2,
-                                mu_w, eps, clip, buffers)
+    buffers = kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype))
+    losses = kernels.epochs(30, X, X_t, x_squared, *fast, targets_t, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+                            buffers)
     for name, a, b in zip(("E", "S", "W"), reference, fast):
         assert b.dtype == np.dtype(dtype)
         np.testing.assert_allclose(b, a, rtol=0, atol=tolerance * np.abs(a).max(), err_msg=name)
-    x_squared = float(np.einsum("nm,nm->", X, X, dtype=np.float64))
-    losses = kernels.loss(X, x_squared, *fast, targets_t, mask, null, lambda_c, lambda_l2, updates.LOGIT_CLIP, buffers)
+    # the same 30 epochs in three calls (E'X and E'E carried between calls) give the same bits
+    split_buffers = kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype))
+    for n_run in (7, 3, 20):
+        kernels.epochs(n_run, X, X_t, x_squared, *split, targets_t, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+                       split_buffers, with_loss=False)
+    for name, a, b in zip(("E", "S", "W"), fast, split):
+        np.testing.assert_array_equal(b, a, err_msg=name)
     expected = total_loss(X, *fast, targets_t, mask[:, None], lambda_c, lambda_l2, null[:, None])
     np.testing.assert_allclose(losses, expected, rtol=loss_tolerance)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_exp_is_within_one_ulp_over_the_clipped_logits(dtype):
+    """kernels._exp (inside the training kernels) against exp computed in extended precision."""
+    from pssnmf.model import kernels
+
+    dtype = np.dtype(dtype)
+    if np.finfo(np.longdouble).precision <= np.finfo(dtype).precision:
+        pytest.skip("no extended precision on this platform to check float64 against")
+    x = np.concatenate([np.linspace(-updates.LOGIT_CLIP, updates.LOGIT_CLIP, 20001),
+                        np.random.default_rng(0).uniform(-updates.LOGIT_CLIP, updates.LOGIT_CLIP, 20000)])
+    x = x.astype(dtype)
+    out = np.empty_like(x)
+    kernels.exp_array(x, out, kernels.exp_constants(dtype))
+    exact = np.exp(x.astype(np.longdouble))
+    ulps = np.abs(out.astype(np.longdouble) - exact) / (exact * np.finfo(dtype).eps)
+    assert out.dtype == dtype
+    assert float(ulps.max()) <= 1.0, f"{dtype}: worst error {float(ulps.max()):.2f} ulp at x = {x[ulps.argmax()]}"

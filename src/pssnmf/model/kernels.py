@@ -1,24 +1,31 @@
-"""The training epoch as fused, compiled kernels (numba), the path :mod:`.training` runs.
+"""The training epochs as one compiled call (numba), the path :mod:`.training` runs.
 
 :mod:`.updates` holds the same equations in plain numpy, one array operation per term: it is
-the readable reference, and the tests check these kernels against it.  Here one epoch of all
-restarts is
+the readable reference, and the tests check these kernels against it.  :func:`run_epochs` runs
+several epochs of all restarts without returning to Python.  One epoch is
 
-1. ``E'X``        one BLAS product over all restarts: (R K, N) @ (N, 96)
-2. kernel 1       per restart: ``E'E``, the S step of eq. 5 with renormalisation and floor,
-                  ``G = S S'``, the clipped logits ``z = W'E`` and their clip mask
-3. ``exp(z)``     numpy's vectorised exp (numba's scalar exp is ~5x slower here)
-4. ``S X'``       one BLAS product over all restarts: (R K, 96) @ (96, N), with the new S
-5. kernel 2       per restart: softmax and ``l (Yhat - Y)``, the W step of eq. 7, the E step of
-                  eq. 6 (written to a second buffer, so no copy), floors
+1. the S step of eq. 5 per restart, from ``E'X`` and ``E'E`` of the current E (both left by the
+   previous epoch), renormalised and floored, and ``G = S S'``;
+2. ``S X'``: one BLAS product over all restarts, (R K, 96) @ (96, N);
+3. one pass over the samples per restart, in blocks that stay in the L1 cache: the clipped logits
+   ``z = W'E``, their exp, the softmax with ``l (Yhat - Y)``, the W gradient ``E' l(Yhat - Y)``,
+   the E step of eq. 6 (in place), and ``E'E`` of the new E for the next S step; then the W step
+   of eq. 7;
+4. ``E'X`` of the new E: one BLAS product over all restarts, (R K, N) @ (N, 96).
 
-so each (K, N) or (O, N) array is read a few times per epoch instead of once per numpy call.
-Loops over samples are innermost and contiguous, so they vectorise; reductions over samples are
-vectorised too (``fastmath`` reassociation), which fixes their rounding for one compiled kernel
-on one CPU type: results are identical run to run, thread count to thread count, and restart
-to restart whatever else is batched with it, but may differ in the last bits on another CPU
-(as BLAS results do).  Every restart is independent, so kernels run their restarts in parallel
-threads (``prange``) when numba is allowed more than one; the result does not depend on it.
+so every (K, N) and (O, N) array is read once per epoch instead of once per numpy call, and no
+(O, N) array of logits exists at all.  The two products are ~3.7 MFLOP of the ~4.2 per
+restart-epoch; BLAS is single-threaded (:mod:`.training`).
+
+The exponential is :func:`_exp`, a polynomial that vectorises with the loops around it (numba's
+call to libm does not, and was 5x slower than numpy's): within 1 unit in the last place (ulp)
+of the exact value in float32 and float64 over the clipped range, as numpy's (tested).  Reductions
+over samples are vectorised (``fastmath`` reassociation), which fixes their rounding for one
+compiled kernel on one CPU type: results are identical run to run, thread count to thread
+count, and restart to restart whatever else is batched with it, but may differ in the last bits
+on another CPU (as BLAS results do).  Every restart is independent, so the per-restart steps run
+in parallel threads (``prange``) when numba is allowed more than one; the result does not
+depend on it.
 
 U.R. (docs/model.md, "U.R."): rows with ``null = 1`` have an extra class of fixed logit 0 in the
 softmax denominator, their target being that class (the all-zero target of eq. 8).
@@ -26,14 +33,94 @@ softmax denominator, their target being that class (the all-zero target of eq. 8
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+# scipy.linalg.cython_blas is the BLAS numba's np.dot calls: imported here, it is loaded before the
+# threadpool limits of :mod:`.training` are entered, so they apply to it from the first call.
 
 _FASTMATH = {"reassoc", "contract", "nsz"}
-_OPTIONS = dict(nogil=True, fastmath=_FASTMATH, cache=True, parallel=True, error_model="numpy")
+_PLAIN = dict(nogil=True, fastmath=_FASTMATH, cache=True, error_model="numpy")
+
+BLOCK = 256
+"""Samples per block of the sample pass: its (K + O, BLOCK) scratch stays in the L1 cache."""
+
+_LN2_HIGH = 0.693359375  # 710 / 1024: n * _LN2_HIGH is exact for |n| < 2**14
+_LN2_LOW = -2.121944400546905827678785418234319245e-4  # ln 2 - _LN2_HIGH
+_EXP_DEGREE = {4: 7, 8: 13}  # Taylor degree by itemsize: truncation error < 1e-8 (float32), 5e-18 (float64)
 
 
-@numba.njit(nogil=True, fastmath=_FASTMATH, cache=True, error_model="numpy", inline="always")
+def exp_constants(dtype):
+    """The constants of :func:`_exp` as a tuple of ``dtype`` scalars: log2(e), 1/2, ln 2 in two parts, then
+    the Taylor coefficients 1/k!, highest degree first (degree 7 in float32, 13 in float64)."""
+    dtype = np.dtype(dtype)
+    values = [1.0 / math.log(2.0), 0.5, _LN2_HIGH, _LN2_LOW]
+    values += [1.0 / math.factorial(k) for k in range(_EXP_DEGREE[dtype.itemsize], -1, -1)]
+    return tuple(dtype.type(v) for v in values)
+
+
+@intrinsic
+def _pow2(typingctx, n):
+    """2**n for a float ``n`` holding an integer within the normal exponent range, built from its bits."""
+    if not isinstance(n, types.Float):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = args[0]
+        width, bias, shift = (32, 127, 23) if value.type == ir.FloatType() else (64, 1023, 52)
+        integer = ir.IntType(width)
+        biased = builder.add(builder.fptosi(value, integer), ir.Constant(integer, bias))
+        return builder.bitcast(builder.shl(biased, ir.Constant(integer, shift)), value.type)
+
+    return n(n), codegen
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c rounded once (llvm.fma): unlike ``a * b + c`` it is immune to the fastmath
+    reassociation numba applies to callees of fastmath kernels, which would merge the two parts of
+    ln 2 in :func:`_exp` (seen: 8 ulp instead of 1 in float64)."""
+    if not (isinstance(a, types.Float) and a == b == c):
+        return None
+
+    def codegen(context, builder, signature, args):
+        kind = args[0].type
+        function = builder.module.declare_intrinsic("llvm.fma", [kind], ir.FunctionType(kind, [kind] * 3))
+        return builder.call(function, args)
+
+    return a(a, b, c), codegen
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _exp(x, c):
+    """exp(x) for |x| <= 60 in x's precision; ``c``: the tuple of :func:`exp_constants`.
+
+    x = n ln 2 + r with |r| <= ln(2)/2 (ln 2 in two parts, so n ln 2 is exact), e**r by its Taylor
+    polynomial (Horner), times 2**n from the exponent bits.  No branch and no libm call, so the
+    loops that call it vectorise.
+    """
+    n = np.floor(x * c[0] + c[1])
+    r = _fma(-n, c[3], _fma(-n, c[2], x))
+    p = c[4]
+    for coefficient in c[5:]:  # a tuple of constant length: unrolled
+        p = p * r + coefficient
+    return p * _pow2(n)
+
+
+@numba.njit(**_PLAIN)
+def exp_array(x, out, c):
+    """out = :func:`_exp` (x), elementwise over 1-D arrays (for the tests of its accuracy)."""
+    for i in range(x.size):
+        out[i] = _exp(x[i], c)
+
+
+@numba.njit(inline="always", **_PLAIN)
 def _gram(A, out):
     """out = A A' for A (K, M), both triangles, summed over M in A's precision."""
     n_rows, n_columns = A.shape
@@ -46,239 +133,281 @@ def _gram(A, out):
             out[b, a] = acc
 
 
-@numba.njit(nogil=True, fastmath=_FASTMATH, cache=True, error_model="numpy", inline="always")
-def _logits(E, W, out):
-    """out (O, N) = W'E for E (K, N), W (K, O), one vectorised pass over samples per term."""
-    n_signatures, n_samples = E.shape
-    for o in range(W.shape[1]):
-        row = out[o]
+@numba.njit(**_PLAIN)
+def _signature_step(S, etx, gram_e, gram_s, eps, tiny):
+    """Eq. 5 in place on one restart's S (K, 96): S <- S * (E'X) / (E'E S + eps), rows renormalised, floored."""
+    n_signatures, n_features = S.shape
+    updated = np.empty((n_signatures, n_features), dtype=S.dtype)
+    denominator = np.empty(n_features, dtype=S.dtype)
+    for k in range(n_signatures):
+        denominator[:] = eps
+        for j in range(n_signatures):
+            g = gram_e[k, j]
+            row = S[j]
+            for m in range(n_features):
+                denominator[m] += g * row[m]
+        for m in range(n_features):
+            updated[k, m] = S[k, m] * (etx[k, m] / denominator[m])
+    for k in range(n_signatures):
+        total = eps - eps
+        for m in range(n_features):
+            total += updated[k, m]
+        total = max(total, tiny)
+        for m in range(n_features):
+            S[k, m] = max(updated[k, m] / total, eps)
+    _gram(S, gram_s)
+
+
+@numba.njit(**_PLAIN)
+def _block_logits(E, W, start, stop, clip, c, expz, inside):
+    """For samples start:stop of one restart: expz (O, B) = exp(clip(W'E)), inside = 1 where the clip did not bind."""
+    n_signatures = E.shape[0]
+    n_classes = W.shape[1]
+    width = stop - start
+    zero = clip - clip
+    one = clip / clip
+    # Samples are indexed through row slices: an index like E[k, start + i] may be negative for
+    # all numba knows, and its wraparound check turns the vector loads into gathers (4x slower).
+    for o in range(n_classes):
+        row = expz[o]
         w = W[0, o]
-        for n in range(n_samples):
-            row[n] = w * E[0, n]
+        e = E[0, start:stop]
+        for i in range(width):
+            row[i] = w * e[i]
         for k in range(1, n_signatures):
             w = W[k, o]
-            for n in range(n_samples):
-                row[n] += w * E[k, n]
+            e = E[k, start:stop]
+            for i in range(width):
+                row[i] += w * e[i]
+        flag = inside[o]
+        for i in range(width):
+            value = row[i]
+            flag[i] = one if abs(value) < clip else zero
+            row[i] = _exp(min(max(value, -clip), clip), c)
 
 
-@numba.njit(**_OPTIONS)
-def signature_step_and_logits(exposures_t, etx, signatures, weights, gram_s, logits, inside, eps, clip, tiny):
-    """Kernel 1, in place on ``signatures``; writes ``gram_s`` (R, K, K), ``logits`` and ``inside`` (R, O, N).
+@numba.njit(**_PLAIN)
+def _sample_pass(E, sxt, W, gram_s, gram_e, targets_t, label_mask, null, n_labelled, half_lambda_c, lambda_l2,
+                 mu_w, eps, clip, c):
+    """Step 3 of an epoch for one restart: E (eq. 6, in place), W (eq. 7, in place), gram_e = E'E of the new E.
 
-    eps, clip, tiny: scalars of the arrays' dtype (floor, logit clip, smallest normal number).
-
-    exposures_t (R, K, N); etx = E'X (R, K, 96); signatures (R, K, 96); weights (R, K, O).
+    E, sxt = S X' (K, N); W (K, O); gram_s = S S' (K, K); targets_t (O, N); label_mask, null (N,).
     """
-    n_restarts, n_signatures, n_samples = exposures_t.shape
-    n_features = signatures.shape[2]
-    n_classes = weights.shape[2]
-    for r in numba.prange(n_restarts):
-        E = exposures_t[r]
-        S = signatures[r]
-        zero = eps - eps
-        one = clip / clip
-        gram_e = np.empty((n_signatures, n_signatures), dtype=signatures.dtype)
-        _gram(E, gram_e)
-        # eq. 5: S <- S * (E'X) / (E'E S + eps), all rows from the old S
-        updated = np.empty((n_signatures, n_features), dtype=signatures.dtype)
-        for k in range(n_signatures):
-            for m in range(n_features):
-                denominator = zero
-                for j in range(n_signatures):
-                    denominator += gram_e[k, j] * S[j, m]
-                updated[k, m] = S[k, m] * (etx[r, k, m] / (denominator + eps))
-        for k in range(n_signatures):
-            total = zero
-            for m in range(n_features):
-                total += updated[k, m]
-            total = max(total, tiny)
-            for m in range(n_features):
-                S[k, m] = max(updated[k, m] / total, eps)
-        _gram(S, gram_s[r])
-        # z = W'E, clipped at +-clip; inside = 1 where the clip did not bind (its derivative)
-        _logits(E, weights[r], logits[r])
+    n_signatures, n_samples = E.shape
+    n_classes = W.shape[1]
+    dtype = E.dtype
+    zero = eps - eps
+    residual = np.empty((n_classes, BLOCK), dtype=dtype)  # exp(z), then l (Yhat - Y)
+    inside = np.empty((n_classes, BLOCK), dtype=dtype)
+    total = np.empty(BLOCK, dtype=dtype)
+    numerator = np.empty(BLOCK, dtype=dtype)
+    denominator = np.empty(BLOCK, dtype=dtype)
+    updated = np.empty((n_signatures, BLOCK), dtype=dtype)
+    gradient = np.zeros((n_signatures, n_classes), dtype=dtype)
+    gram_e[:, :] = zero
+    shifted = np.empty((n_signatures, n_classes), dtype=dtype)  # (lambda_c / 2) W, the E step's factor
+    for k in range(n_signatures):
         for o in range(n_classes):
-            row = logits[r, o]
-            flag = inside[r, o]
-            for n in range(n_samples):
-                value = row[n]
-                flag[n] = one if abs(value) < clip else zero
-                row[n] = min(max(value, -clip), clip)
-
-
-@numba.njit(**_OPTIONS)
-def exposure_and_weight_step(exposures_t, exposures_out, sxt, gram_s, expz, inside, targets_t, label_mask, null,
-                             weights, n_labelled, half_lambda_c, lambda_l2, mu_w, eps):
-    """Kernel 2: E of eq. 6 into ``exposures_out`` (may be ``sxt``), W of eq. 7 in place.
-
-    exposures_t (R, K, N) current E'; sxt = S X' (R, K, N) with the new S; gram_s (R, K, K);
-    expz = exp(z) (R, O, N), overwritten with ``l (Yhat - Y)``; inside (R, O, N); targets_t (R, O, N);
-    label_mask, null (R, N); weights (R, K, O); n_labelled (R,).
-    """
-    n_restarts, n_signatures, n_samples = exposures_t.shape
-    n_classes = weights.shape[2]
-    for r in numba.prange(n_restarts):
-        E = exposures_t[r]
-        G = expz[r]
-        zero = eps - eps
+            shifted[k, o] = half_lambda_c * W[k, o]
+    for start in range(0, n_samples, BLOCK):
+        stop = min(start + BLOCK, n_samples)
+        width = stop - start
+        _block_logits(E, W, start, stop, clip, c, residual, inside)
         # softmax with the U.R. null class, then l (Yhat - Y) with the clip's zero derivative
-        total = null[r].copy()
+        weight = label_mask[start:stop]
+        u = null[start:stop]
+        for i in range(width):
+            total[i] = u[i]
         for o in range(n_classes):
-            row = G[o]
-            for n in range(n_samples):
-                total[n] += row[n]
-        weight = label_mask[r]
-        for n in range(n_samples):
-            total[n] = weight[n] / total[n]
+            row = residual[o]
+            for i in range(width):
+                total[i] += row[i]
+        for i in range(width):
+            total[i] = weight[i] / total[i]
         for o in range(n_classes):
-            row = G[o]
-            target = targets_t[r, o]
-            flag = inside[r, o]
-            for n in range(n_samples):
-                row[n] = (row[n] * total[n] - target[n] * weight[n]) * flag[n]
+            row = residual[o]
+            flag = inside[o]
+            target = targets_t[o, start:stop]
+            for i in range(width):
+                row[i] = (row[i] * total[i] - target[i] * weight[i]) * flag[i]
         # eq. 7's gradient E' l(Yhat - Y) from the current E (applied after E moves)
-        change = np.empty((n_signatures, n_classes), dtype=E.dtype)
         for k in range(n_signatures):
-            e_row = E[k]
+            e = E[k, start:stop]
             for o in range(n_classes):
-                row = G[o]
+                row = residual[o]
                 acc = zero
-                for n in range(n_samples):
-                    acc += e_row[n] * row[n]
-                change[k, o] = acc
-        # eq. 6: E <- E * max(X S' - (lambda_c/2) l(Yhat - Y) W', eps) / (E S S' + eps)
-        out = exposures_out[r]
-        numerator = np.empty(n_samples, dtype=E.dtype)
-        denominator = np.empty(n_samples, dtype=E.dtype)
+                for i in range(width):
+                    acc += e[i] * row[i]
+                gradient[k, o] += acc
+        # eq. 6: E <- E * max(X S' - (lambda_c/2) l(Yhat - Y) W', eps) / (E S S' + eps), floored
         for k in range(n_signatures):
-            numerator[:] = sxt[r, k]
+            projected = sxt[k, start:stop]
+            for i in range(width):
+                numerator[i] = projected[i]
+                denominator[i] = eps
             for o in range(n_classes):
-                w = half_lambda_c * weights[r, k, o]
-                row = G[o]
-                for n in range(n_samples):
-                    numerator[n] -= w * row[n]
-            denominator[:] = eps
+                w = shifted[k, o]
+                row = residual[o]
+                for i in range(width):
+                    numerator[i] -= w * row[i]
             for j in range(n_signatures):
-                g = gram_s[r, k, j]
-                e_row = E[j]
-                for n in range(n_samples):
-                    denominator[n] += g * e_row[n]
-            e_row = E[k]
-            out_row = out[k]
-            for n in range(n_samples):
-                out_row[n] = max(e_row[n] * (max(numerator[n], eps) / denominator[n]), eps)
-        step = mu_w / n_labelled[r]
+                g = gram_s[k, j]
+                e = E[j, start:stop]
+                for i in range(width):
+                    denominator[i] += g * e[i]
+            e = E[k, start:stop]
+            out = updated[k]
+            for i in range(width):
+                out[i] = max(e[i] * (max(numerator[i], eps) / denominator[i]), eps)
         for k in range(n_signatures):
+            out = updated[k]
+            e = E[k, start:stop]
+            for i in range(width):
+                e[i] = out[i]
+        # E'E of the new E, for the next S step
+        for a in range(n_signatures):
+            for b in range(a, n_signatures):
+                acc = zero
+                for i in range(width):
+                    acc += updated[a, i] * updated[b, i]
+                gram_e[a, b] += acc
+    for a in range(n_signatures):
+        for b in range(a):
+            gram_e[a, b] = gram_e[b, a]
+    step = mu_w / n_labelled
+    for k in range(n_signatures):
+        for o in range(n_classes):
+            W[k, o] -= step * (gradient[k, o] + (lambda_l2 + lambda_l2) * W[k, o])
+
+
+@numba.njit(**_PLAIN)
+def _classification_terms(E, W, targets_t, label_mask, null, clip, c, partition, fitted):
+    """For the loss, per sample of one restart with l > 0: partition = u + sum_o exp(z_o), fitted = y . z (float64)."""
+    n_samples = E.shape[1]
+    n_classes = W.shape[1]
+    expz = np.empty((n_classes, BLOCK), dtype=E.dtype)
+    inside = np.empty((n_classes, BLOCK), dtype=E.dtype)
+    for start in range(0, n_samples, BLOCK):
+        stop = min(start + BLOCK, n_samples)
+        _block_logits(E, W, start, stop, clip, c, expz, inside)
+        for i in range(stop - start):
+            n = start + i
+            partition[n] = float(null[n])
+            fitted[n] = 0.0
+            if label_mask[n] == 0:
+                continue
             for o in range(n_classes):
-                weights[r, k, o] -= step * (change[k, o] + (lambda_l2 + lambda_l2) * weights[r, k, o])
+                value = expz[o, i]
+                partition[n] += float(value)
+                if targets_t[o, n] != 0:
+                    # z = log(exp z) is not needed: the target's logit is recomputed exactly
+                    z = W[0, o] * E[0, n]
+                    for k in range(1, E.shape[0]):
+                        z += W[k, o] * E[k, n]
+                    fitted[n] += float(targets_t[o, n]) * float(min(max(z, -clip), clip))
 
 
-@numba.njit(**_OPTIONS)
-def loss_terms(x_squared, exposures_t, etx, signatures, weights, targets_t, label_mask, null, lambda_c, lambda_l2,
-               clip, out):
-    """L_Tot (eq. 4; eq. 8 under U.R.) per restart into ``out`` (R,), float64.
+@numba.njit(parallel=True, **_PLAIN)
+def run_epochs(n_epochs, X, X_t, exposures_t, signatures, weights, targets_t, label_mask, null, n_labelled, etx,
+               sxt, gram_e, gram_s, ready, half_lambda_c, lambda_l2, mu_w, eps, clip, tiny, c,
+               x_squared, with_loss, reconstruction, penalty, partition, fitted):
+    """``n_epochs`` epochs of all restarts, in place on exposures_t, signatures, weights.
 
-    etx = E'X of the current E (R, K, 96); x_squared = ||X||^2; clip of the arrays' dtype.  The same
-    loss as :func:`pssnmf.model.updates.total_loss`: ||X||^2 - 2 <E'X, S> + <E'E, S S'> plus
-    lambda_c [sum_n l_n (log(u_n + sum_o exp z_no) - y_n . z_n) + lambda_l2 ||W||^2], z = clip(E W).
-    Sums over samples run in the arrays' precision, vectorised; the totals in float64.
+    exposures_t (R, K, N); signatures (R, K, 96); weights (R, K, O); targets_t (R, O, N);
+    label_mask, null (R, N); n_labelled (R,); scratch etx (R, K, 96), sxt (R, K, N), gram_e and
+    gram_s (R, K, K); ``c``: :func:`exp_constants` of the dtype; ``ready``: etx and gram_e already
+    hold E'X and E'E of the current E (they do after every call).  Scalars are of the arrays' dtype except x_squared = ||X||^2 (float64).
+
+    With ``with_loss``, also the parts of L_Tot (eq. 4; eq. 8 under U.R.) of the final state, all
+    float64: reconstruction (R,) = ||X - E S||^2, penalty (R,) = ||W||^2, and per sample
+    partition, fitted (R, N) (see :func:`_classification_terms`; :func:`loss_from_terms` adds them).
     """
     n_restarts, n_signatures, n_samples = exposures_t.shape
-    n_features = signatures.shape[2]
-    n_classes = weights.shape[2]
-    for r in numba.prange(n_restarts):
-        E = exposures_t[r]
-        S = signatures[r]
-        cross = 0.0
-        for k in range(n_signatures):
-            for m in range(n_features):
-                cross += float(etx[r, k, m]) * float(S[k, m])
-        gram_e = np.empty((n_signatures, n_signatures), dtype=E.dtype)
-        gram_s = np.empty((n_signatures, n_signatures), dtype=E.dtype)
-        _gram(E, gram_e)
-        _gram(S, gram_s)
-        quadratic = 0.0
-        for a in range(n_signatures):
-            for b in range(n_signatures):
-                quadratic += float(gram_e[a, b]) * float(gram_s[a, b])
-        loss = max(x_squared - 2.0 * cross + quadratic, 0.0)
-        if lambda_c != 0.0:
-            logits = np.empty((n_classes, n_samples), dtype=E.dtype)
-            _logits(E, weights[r], logits)
-            for o in range(n_classes):
-                row = logits[o]
-                for n in range(n_samples):
-                    row[n] = min(max(row[n], -clip), clip)
-            entropy = 0.0
-            for n in range(n_samples):
-                weight = float(label_mask[r, n])
-                if weight == 0.0:
-                    continue
-                peak = 0.0 if null[r, n] != 0 else float(logits[0, n])
-                for o in range(n_classes):
-                    peak = max(peak, float(logits[o, n]))
-                partition = float(null[r, n]) * np.exp(-peak)
-                fitted = 0.0
-                for o in range(n_classes):
-                    z = float(logits[o, n])
-                    partition += np.exp(z - peak)
-                    fitted += float(targets_t[r, o, n]) * z
-                entropy += weight * (np.log(partition) + peak - fitted)
-            penalty = 0.0
+    n_features = X.shape[1]
+    stacked_e = exposures_t.reshape(n_restarts * n_signatures, n_samples)
+    stacked_etx = etx.reshape(n_restarts * n_signatures, n_features)
+    if not ready:
+        np.dot(stacked_e, X, stacked_etx)
+        for r in numba.prange(n_restarts):
+            _gram(exposures_t[r], gram_e[r])
+    for _ in range(n_epochs):
+        for r in numba.prange(n_restarts):
+            _signature_step(signatures[r], etx[r], gram_e[r], gram_s[r], eps, tiny)
+        np.dot(signatures.reshape(n_restarts * n_signatures, n_features), X_t,
+               sxt.reshape(n_restarts * n_signatures, n_samples))
+        for r in numba.prange(n_restarts):
+            _sample_pass(exposures_t[r], sxt[r], weights[r], gram_s[r], gram_e[r], targets_t[r], label_mask[r],
+                         null[r], n_labelled[r], half_lambda_c, lambda_l2, mu_w, eps, clip, c)
+        np.dot(stacked_e, X, stacked_etx)
+    if with_loss:
+        for r in numba.prange(n_restarts):
+            S = signatures[r]
+            cross = 0.0
             for k in range(n_signatures):
-                for o in range(n_classes):
-                    penalty += float(weights[r, k, o]) ** 2
-            loss += lambda_c * (entropy + lambda_l2 * penalty)
-        out[r] = loss
+                for m in range(n_features):
+                    cross += float(etx[r, k, m]) * float(S[k, m])
+            quadratic = 0.0
+            for a in range(n_signatures):
+                for b in range(n_signatures):
+                    quadratic += float(gram_e[r, a, b]) * float(gram_s[r, a, b])
+            reconstruction[r] = max(x_squared - 2.0 * cross + quadratic, 0.0)
+            squares = 0.0
+            for k in range(n_signatures):
+                for o in range(weights.shape[2]):
+                    squares += float(weights[r, k, o]) ** 2
+            penalty[r] = squares
+            _classification_terms(exposures_t[r], weights[r], targets_t[r], label_mask[r], null[r], clip, c,
+                                  partition[r], fitted[r])
 
 
 class EpochBuffers:
-    """The scratch arrays of :func:`epoch` for R restarts, allocated once per fit."""
+    """The scratch arrays of :func:`epochs` for R restarts, allocated once per fit."""
 
     def __init__(self, n_restarts, n_signatures, n_samples, n_features, n_classes, dtype):
         self.etx = np.empty((n_restarts, n_signatures, n_features), dtype)
-        self.spare = np.empty((n_restarts, n_signatures, n_samples), dtype)
+        self.sxt = np.empty((n_restarts, n_signatures, n_samples), dtype)
+        self.gram_e = np.empty((n_restarts, n_signatures, n_signatures), dtype)
         self.gram_s = np.empty((n_restarts, n_signatures, n_signatures), dtype)
-        self.logits = np.empty((n_restarts, n_classes, n_samples), dtype)
-        self.inside = np.empty((n_restarts, n_classes, n_samples), dtype)  # 1.0 where the clip did not bind
-        self.etx_ready = False  # etx holds E'X of the current E (computed by :func:`loss`)
+        self.reconstruction = np.empty(n_restarts)
+        self.penalty = np.empty(n_restarts)
+        self.partition = np.empty((n_restarts, n_samples))
+        self.fitted = np.empty((n_restarts, n_samples))
+        self.coefficients = exp_constants(dtype)
+        self.ready = False  # etx and gram_e hold E'X and E'E of the current E
 
     def keep(self, rows):
         """Drop the slots of finished restarts (``rows``: the slots kept)."""
-        for name in ("etx", "spare", "gram_s", "logits", "inside"):
+        for name in ("etx", "sxt", "gram_e", "gram_s", "reconstruction", "penalty", "partition", "fitted"):
             setattr(self, name, np.ascontiguousarray(getattr(self, name)[rows]))
 
 
-def epoch(X, X_t, exposures_t, signatures, weights, targets_t, label_mask, null, n_labelled, lambda_c, lambda_l2,
-          mu_w, eps, clip, buffers):
-    """One epoch of all restarts; returns the new ``exposures_t`` (a swapped buffer; the old one
-    becomes ``buffers.spare``).  Scalars must be of the arrays' dtype.  Shapes as in :mod:`.updates`,
-    except ``label_mask``, ``null`` (R, N) and ``n_labelled`` (R,).
+def epochs(n_epochs, X, X_t, x_squared, exposures_t, signatures, weights, targets_t, label_mask, null, n_labelled,
+           lambda_c, lambda_l2, mu_w, buffers, with_loss=True):
+    """Run ``n_epochs`` epochs of all restarts in place; return L_Tot per restart after them (float64,
+    (R,)), or None without ``with_loss``.  Shapes as in :mod:`.updates`, except ``label_mask``,
+    ``null`` (R, N) and ``n_labelled`` (R,); X_t is a contiguous copy of X'.
     """
-    n_restarts, n_signatures, n_samples = exposures_t.shape
-    if not buffers.etx_ready:
-        np.matmul(exposures_t.reshape(-1, n_samples), X, out=buffers.etx.reshape(-1, X.shape[1]))
-    buffers.etx_ready = False
-    signature_step_and_logits(exposures_t, buffers.etx, signatures, weights, buffers.gram_s, buffers.logits,
-                              buffers.inside, eps, clip, np.finfo(exposures_t.dtype).tiny)
-    np.exp(buffers.logits, out=buffers.logits)
-    sxt = buffers.spare
-    np.matmul(signatures.reshape(-1, X.shape[1]), X_t, out=sxt.reshape(-1, n_samples))
+    from .updates import EPSILON, LOGIT_CLIP
+
     dtype = exposures_t.dtype.type
-    exposure_and_weight_step(exposures_t, sxt, sxt, buffers.gram_s, buffers.logits, buffers.inside, targets_t,
-                             label_mask, null, weights, n_labelled, dtype(0.5 * lambda_c), dtype(lambda_l2),
-                             dtype(mu_w), eps)
-    buffers.spare = exposures_t
-    return sxt
+    run_epochs(int(n_epochs), X, X_t, exposures_t, signatures, weights, targets_t, label_mask, null, n_labelled,
+               buffers.etx, buffers.sxt, buffers.gram_e, buffers.gram_s, buffers.ready, dtype(0.5 * lambda_c),
+               dtype(lambda_l2), dtype(mu_w), dtype(EPSILON), dtype(LOGIT_CLIP), np.finfo(dtype).tiny,
+               buffers.coefficients, float(x_squared), bool(with_loss), buffers.reconstruction, buffers.penalty,
+               buffers.partition, buffers.fitted)
+    buffers.ready = True
+    if not with_loss:
+        return None
+    return loss_from_terms(buffers, label_mask, lambda_c, lambda_l2)
 
 
-def loss(X, x_squared, exposures_t, signatures, weights, targets_t, label_mask, null, lambda_c, lambda_l2, clip,
-         buffers):
-    """L_Tot per restart (float64, (R,)) of the current state; leaves E'X in ``buffers`` for the next epoch."""
-    n_samples = exposures_t.shape[2]
-    np.matmul(exposures_t.reshape(-1, n_samples), X, out=buffers.etx.reshape(-1, X.shape[1]))
-    buffers.etx_ready = True
-    out = np.empty(exposures_t.shape[0])
-    loss_terms(float(x_squared), exposures_t, buffers.etx, signatures, weights, targets_t, label_mask, null,
-               float(lambda_c), float(lambda_l2), exposures_t.dtype.type(clip), out)
-    return out
+def loss_from_terms(buffers, label_mask, lambda_c, lambda_l2):
+    """L_Tot = ||X - E S||^2 + lambda_c [sum_n l_n (log partition_n - fitted_n) + lambda_l2 ||W||^2], (R,)."""
+    loss = buffers.reconstruction.copy()
+    if lambda_c != 0.0:
+        weight = label_mask.astype(np.float64)
+        # rows with l = 0 hold partition = u >= 0 and fitted = 0; log is only taken where l > 0
+        logs = np.log(buffers.partition, where=weight > 0, out=np.zeros_like(buffers.partition))
+        entropy = (weight * (logs - buffers.fitted)).sum(axis=1)
+        loss += lambda_c * (entropy + lambda_l2 * buffers.penalty)
+    return loss

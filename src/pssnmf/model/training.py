@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from . import kernels
 from .pseudo_labeling import class_votes, majority_pool, pseudo_label, revoked
-from .updates import EPSILON, LOGIT_CLIP, probabilities
+from .updates import probabilities
 
 CHECK_EVERY = 10
 """Epochs between two loss checks (convergence and, for PSS-NMF, pseudo-labelling)."""
@@ -105,7 +105,6 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
     n_labelled = label_mask.sum(axis=1)
     candidates = np.tile(~labelled, (n_restarts, 1)) if pseudo_labeling else np.zeros((n_restarts, n_samples), bool)
     buffers = kernels.EpochBuffers(n_restarts, n_signatures, n_samples, n_features, n_classes, dtype)
-    eps, clip = dtype.type(EPSILON), dtype.type(LOGIT_CLIP)
     x_squared = float(np.einsum("nm,nm->", X_work, X_work, dtype=np.float64))
 
     active = np.arange(n_restarts)  # restart id of each slot of the stacked arrays
@@ -115,13 +114,13 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
     revisions = [[] for _ in range(n_restarts)]
     final_predictions = [None] * n_restarts  # class of every row at the end (for the vote)
     results = [None] * n_restarts
-    for n_epoch in range(1, max_epochs + 1):
-        exposures_t = kernels.epoch(X_work, X_work_t, exposures_t, signatures, weights, targets_t, label_mask, null,
-                                    n_labelled, lambda_c, lambda_l2, mu_w, eps, clip, buffers)
-        if n_epoch % CHECK_EVERY and n_epoch != max_epochs:
-            continue
-        losses = kernels.loss(X_work, x_squared, exposures_t, signatures, weights, targets_t, label_mask, null,
-                              lambda_c, lambda_l2, LOGIT_CLIP, buffers)
+    n_epoch = 0
+    while n_epoch < max_epochs:
+        # run to the next check (every CHECK_EVERY epochs, and at max_epochs) in one compiled call
+        n_run = min(CHECK_EVERY - n_epoch % CHECK_EVERY, max_epochs - n_epoch)
+        losses = kernels.epochs(n_run, X_work, X_work_t, x_squared, exposures_t, signatures, weights, targets_t,
+                                label_mask, null, n_labelled, lambda_c, lambda_l2, mu_w, buffers)
+        n_epoch += n_run
         finished = np.zeros(active.size, dtype=bool)
         votes = None
         for slot, restart in enumerate(active):
