@@ -131,10 +131,13 @@ def test_logits_are_clipped():
     assert np.isfinite(_loss(X, E, S, huge, Y, mask, 1.0, 0.0))
 
 
-# float32: 30 multiplicative epochs amplify rounding differences (seen: 1e-3 of the largest entry).
-@pytest.mark.parametrize("dtype, tolerance, loss_tolerance", [("float64", 1e-12, 1e-12), ("float32", 5e-3, 1e-5)])
+# 30 multiplicative epochs amplify the rounding differences of a different summation order (float32:
+# seen 1e-3 of the largest entry; float64: 1.3e-11 in a few entries of one U.R. restart, from
+# 1e-16 after one epoch, which the first check bounds tightly).
+@pytest.mark.parametrize("dtype, tolerance, loss_tolerance, one_epoch",
+                         [("float64", 1e-10, 1e-12, 1e-14), ("float32", 5e-3, 1e-5, 1e-5)])
 @pytest.mark.parametrize("unlabeled_regularization", [False, True])
-def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, loss_tolerance,
+def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, loss_tolerance, one_epoch,
                                                              unlabeled_regularization):
     """kernels.epochs (what training runs) against updates.epoch (the equations, one numpy call per term)."""
     from pssnmf.model import kernels
@@ -157,13 +160,21 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
     reference = [a.copy() for a in (exposures_t, signatures, weights)]
     fast = [a.copy() for a in (exposures_t, signatures, weights)]
     split = [a.copy() for a in (exposures_t, signatures, weights)]
-    X_t = np.ascontiguousarray(X.T)
+    target_class = kernels.target_classes(targets_t)
     x_squared = float(np.einsum("nm,nm->", X, X, dtype=np.float64))
+    first = [a.copy() for a in (exposures_t, signatures, weights)]
+    updates.epoch(X, *first, targets_t, mask[:, None], n_l[:, None, None], lambda_c, lambda_l2, mu_w,
+                  null_t=null[:, None])
+    one = [a.copy() for a in (exposures_t, signatures, weights)]
+    kernels.epochs(1, X, x_squared, *one, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+                   kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype)), with_loss=False)
+    for name, a, b in zip(("E", "S", "W"), first, one):
+        np.testing.assert_allclose(b, a, rtol=0, atol=one_epoch * np.abs(a).max(), err_msg=f"{name} after one epoch")
     for _ in range(30):
         updates.epoch(X, *reference, targets_t, mask[:, None], n_l[:, None, None], lambda_c, lambda_l2, mu_w,
                       null_t=null[:, None])
     buffers = kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype))
-    losses = kernels.epochs(30, X, X_t, x_squared, *fast, targets_t, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+    losses = kernels.epochs(30, X, x_squared, *fast, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
                             buffers)
     for name, a, b in zip(("E", "S", "W"), reference, fast):
         assert b.dtype == np.dtype(dtype)
@@ -171,7 +182,7 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
     # the same 30 epochs in three calls (E'X and E'E carried between calls) give the same bits
     split_buffers = kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype))
     for n_run in (7, 3, 20):
-        kernels.epochs(n_run, X, X_t, x_squared, *split, targets_t, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+        kernels.epochs(n_run, X, x_squared, *split, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
                        split_buffers, with_loss=False)
     for name, a, b in zip(("E", "S", "W"), fast, split):
         np.testing.assert_array_equal(b, a, err_msg=name)

@@ -90,7 +90,6 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
     labelled = class_codes >= 0
     states = [initial_state(n_samples, n_signatures, n_features, n_classes, rng) for rng in rngs]
     X_work = np.ascontiguousarray(X, dtype=dtype)
-    X_work_t = np.ascontiguousarray(X_work.T)
     exposures_t = np.ascontiguousarray(np.stack([s[0].T for s in states]), dtype=dtype)  # (R, K, N)
     signatures = np.ascontiguousarray(np.stack([s[1] for s in states]), dtype=dtype)  # (R, K, 96)
     weights = np.ascontiguousarray(np.stack([s[2] for s in states]), dtype=dtype)  # (R, K, O)
@@ -104,6 +103,7 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
     null = np.ascontiguousarray(np.broadcast_to(null_row, (n_restarts, n_samples)), dtype=dtype)
     n_labelled = label_mask.sum(axis=1)
     candidates = np.tile(~labelled, (n_restarts, 1)) if pseudo_labeling else np.zeros((n_restarts, n_samples), bool)
+    target_class = kernels.target_classes(targets_t)  # what the kernels read; follows targets_t
     buffers = kernels.EpochBuffers(n_restarts, n_signatures, n_samples, n_features, n_classes, dtype)
     x_squared = float(np.einsum("nm,nm->", X_work, X_work, dtype=np.float64))
 
@@ -118,8 +118,8 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
     while n_epoch < max_epochs:
         # run to the next check (every CHECK_EVERY epochs, and at max_epochs) in one compiled call
         n_run = min(CHECK_EVERY - n_epoch % CHECK_EVERY, max_epochs - n_epoch)
-        losses = kernels.epochs(n_run, X_work, X_work_t, x_squared, exposures_t, signatures, weights, targets_t,
-                                label_mask, null, n_labelled, lambda_c, lambda_l2, mu_w, buffers)
+        losses = kernels.epochs(n_run, X_work, x_squared, exposures_t, signatures, weights, target_class, label_mask,
+                                null, n_labelled, lambda_c, lambda_l2, mu_w, buffers)
         n_epoch += n_run
         finished = np.zeros(active.size, dtype=bool)
         votes = None
@@ -171,6 +171,7 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
                         records[restart][row] = (column, n_epoch, probability)
                     changed = True
                 if changed:
+                    target_class[slot] = kernels.target_classes(targets_t[slot][None])[0]
                     n_labelled[slot] = label_mask[slot].sum()
                     small_changes[restart] = 0
                     converged = False
@@ -197,6 +198,7 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
                 break
             exposures_t, signatures, weights = exposures_t[keep], signatures[keep], weights[keep]
             targets_t, label_mask, null, n_labelled = targets_t[keep], label_mask[keep], null[keep], n_labelled[keep]
+            target_class = target_class[keep]
             buffers.keep(keep)
     return results
 
