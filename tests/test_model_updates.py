@@ -161,12 +161,13 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
     fast = [a.copy() for a in (exposures_t, signatures, weights)]
     split = [a.copy() for a in (exposures_t, signatures, weights)]
     target_class = kernels.target_classes(targets_t)
+    X_t = np.ascontiguousarray(X.T)
     x_squared = float(np.einsum("nm,nm->", X, X, dtype=np.float64))
     first = [a.copy() for a in (exposures_t, signatures, weights)]
     updates.epoch(X, *first, targets_t, mask[:, None], n_l[:, None, None], lambda_c, lambda_l2, mu_w,
                   null_t=null[:, None])
     one = [a.copy() for a in (exposures_t, signatures, weights)]
-    kernels.epochs(1, X, x_squared, *one, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+    kernels.epochs(1, X, X_t, x_squared, *one, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
                    kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype)), with_loss=False)
     for name, a, b in zip(("E", "S", "W"), first, one):
         np.testing.assert_allclose(b, a, rtol=0, atol=one_epoch * np.abs(a).max(), err_msg=f"{name} after one epoch")
@@ -174,7 +175,7 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
         updates.epoch(X, *reference, targets_t, mask[:, None], n_l[:, None, None], lambda_c, lambda_l2, mu_w,
                       null_t=null[:, None])
     buffers = kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype))
-    losses = kernels.epochs(30, X, x_squared, *fast, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+    losses = kernels.epochs(30, X, X_t, x_squared, *fast, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
                             buffers)
     for name, a, b in zip(("E", "S", "W"), reference, fast):
         assert b.dtype == np.dtype(dtype)
@@ -182,7 +183,7 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
     # the same 30 epochs in three calls (E'X and E'E carried between calls) give the same bits
     split_buffers = kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype))
     for n_run in (7, 3, 20):
-        kernels.epochs(n_run, X, x_squared, *split, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+        kernels.epochs(n_run, X, X_t, x_squared, *split, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
                        split_buffers, with_loss=False)
     for name, a, b in zip(("E", "S", "W"), fast, split):
         np.testing.assert_array_equal(b, a, err_msg=name)

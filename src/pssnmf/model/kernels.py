@@ -13,8 +13,8 @@ several epochs of all restarts without returning to Python.  One epoch is
    of eq. 7;
 4. ``E'X`` of the new E: one BLAS product over all restarts, (R K, N) @ (N, 96).
 
-so every (K, N) and (O, N) array is read once per epoch instead of once per numpy call, and no
-(O, N) array of logits exists at all.  The two products are ~3.7 MFLOP of the ~4.2 per
+so every (K, N) array is read once per epoch instead of once per numpy call, and no (O, N) array
+exists at all (targets are one class per row).  The two products are ~3.7 MFLOP of the ~4.2 per
 restart-epoch; BLAS is single-threaded (:mod:`.training`).
 
 The exponential is :func:`_exp`, a polynomial that vectorises with the loops around it (numba's
@@ -313,7 +313,7 @@ def _classification_terms(E, W, target_class, null, clip, c, partition, fitted):
 
 
 @numba.njit(parallel=True, **_PLAIN)
-def run_epochs(n_epochs, X, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled, etx,
+def run_epochs(n_epochs, X, X_t, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled, etx,
                sxt, gram_e, gram_s, ready, half_lambda_c, lambda_l2, mu_w, eps, clip, tiny, c,
                x_squared, with_loss, reconstruction, penalty, partition, fitted):
     """``n_epochs`` epochs of all restarts, in place on exposures_t, signatures, weights.
@@ -321,7 +321,8 @@ def run_epochs(n_epochs, X, exposures_t, signatures, weights, target_class, labe
     exposures_t (R, K, N); signatures (R, K, 96); weights (R, K, O); target_class (R, N) int32;
     label_mask, null (R, N); n_labelled (R,); scratch etx (R, K, 96), sxt (R, K, N), gram_e and
     gram_s (R, K, K); ``c``: :func:`exp_constants` of the dtype; ``ready``: etx and gram_e already
-    hold E'X and E'E of the current E (they do after every call).  Scalars are of the arrays' dtype except x_squared = ||X||^2 (float64).
+    hold E'X and E'E of the current E (they do after every call).  Scalars are of the arrays' dtype,
+    except x_squared = ||X||^2 (float64).
 
     With ``with_loss``, also the parts of L_Tot (eq. 4; eq. 8 under U.R.) of the final state, all
     float64: reconstruction (R,) = ||X - E S||^2, penalty (R,) = ||W||^2, and per sample
@@ -338,8 +339,7 @@ def run_epochs(n_epochs, X, exposures_t, signatures, weights, target_class, labe
     for _ in range(n_epochs):
         for r in numba.prange(n_restarts):
             _signature_step(signatures[r], etx[r], gram_e[r], gram_s[r], eps, tiny)
-        # X.T, not a contiguous copy of it: one array of X less in the cache (measured: ~5 us faster)
-        np.dot(signatures.reshape(n_restarts * n_signatures, n_features), X.T,
+        np.dot(signatures.reshape(n_restarts * n_signatures, n_features), X_t,
                sxt.reshape(n_restarts * n_signatures, n_samples))
         for r in numba.prange(n_restarts):
             _sample_pass(exposures_t[r], sxt[r], weights[r], gram_s[r], gram_e[r], target_class[r], label_mask[r],
@@ -392,16 +392,18 @@ def target_classes(targets_t):
     return np.where(targets_t.any(axis=1), targets_t.argmax(axis=1), -1).astype(np.int32)
 
 
-def epochs(n_epochs, X, x_squared, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled,
+def epochs(n_epochs, X, X_t, x_squared, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled,
            lambda_c, lambda_l2, mu_w, buffers, with_loss=True):
     """Run ``n_epochs`` epochs of all restarts in place; return L_Tot per restart after them (float64,
-    (R,)), or None without ``with_loss``.  Shapes as in :mod:`.updates`, except ``target_class``
+    (R,)), or None without ``with_loss``.  X_t: a contiguous copy of X' (the product with X.T rounds
+    differently with the number of restarts, so a restart's result would depend on its batch).
+    Shapes as in :mod:`.updates`, except ``target_class``
     (R, N) (:func:`target_classes`), ``label_mask``, ``null`` (R, N) and ``n_labelled`` (R,).
     """
     from .updates import EPSILON, LOGIT_CLIP
 
     dtype = exposures_t.dtype.type
-    run_epochs(int(n_epochs), X, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled,
+    run_epochs(int(n_epochs), X, X_t, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled,
                buffers.etx, buffers.sxt, buffers.gram_e, buffers.gram_s, buffers.ready, dtype(0.5 * lambda_c),
                dtype(lambda_l2), dtype(mu_w), dtype(EPSILON), dtype(LOGIT_CLIP), np.finfo(dtype).tiny,
                buffers.coefficients, float(x_squared), bool(with_loss), buffers.reconstruction, buffers.penalty,

@@ -90,6 +90,7 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
     labelled = class_codes >= 0
     states = [initial_state(n_samples, n_signatures, n_features, n_classes, rng) for rng in rngs]
     X_work = np.ascontiguousarray(X, dtype=dtype)
+    X_work_t = np.ascontiguousarray(X_work.T)
     exposures_t = np.ascontiguousarray(np.stack([s[0].T for s in states]), dtype=dtype)  # (R, K, N)
     signatures = np.ascontiguousarray(np.stack([s[1] for s in states]), dtype=dtype)  # (R, K, 96)
     weights = np.ascontiguousarray(np.stack([s[2] for s in states]), dtype=dtype)  # (R, K, O)
@@ -118,8 +119,8 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
     while n_epoch < max_epochs:
         # run to the next check (every CHECK_EVERY epochs, and at max_epochs) in one compiled call
         n_run = min(CHECK_EVERY - n_epoch % CHECK_EVERY, max_epochs - n_epoch)
-        losses = kernels.epochs(n_run, X_work, x_squared, exposures_t, signatures, weights, target_class, label_mask,
-                                null, n_labelled, lambda_c, lambda_l2, mu_w, buffers)
+        losses = kernels.epochs(n_run, X_work, X_work_t, x_squared, exposures_t, signatures, weights, target_class,
+                                label_mask, null, n_labelled, lambda_c, lambda_l2, mu_w, buffers)
         n_epoch += n_run
         finished = np.zeros(active.size, dtype=bool)
         votes = None
