@@ -22,7 +22,8 @@ What it does:
 
 Usage:
     python benchmarks/estimate_full_run.py [--catalog C --samples S] [--data-dir ../shared/data]
-        [--models S-NMF SS-NMF SS-NMF-UR PSS-NMF PSS-NMF-UR] [--ks 2 6 10] [--cores 2] [--dtype float64] [--out bench.tsv]
+        [--models S-NMF SS-NMF SS-NMF-UR PSS-NMF PSS-NMF-UR] [--ks 2 6 10] [--cores 2] [--dtype float64]
+        [--out bench.tsv] [--config config/config.yaml]
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from threadpoolctl import threadpool_limits
 
 from pssnmf.channels import SBS96, normalize_channel
@@ -88,6 +90,49 @@ def job_start_seconds() -> float:
     return float(np.median(times))
 
 
+VARIANT_BASE = {"PSS-NMF-vote": "PSS-NMF", "PSS-NMF-soft": "PSS-NMF", "PSS-NMF-revisable": "PSS-NMF",
+                "PSS-NMF-UR-half": "PSS-NMF-UR"}
+
+
+def config_extras(config: Path, per_fit, n_labelled: int, n_rows_50: int) -> tuple[float, int, int]:
+    """CPU seconds, fits and jobs that ``config`` runs beyond the paper's grid, costed like the grid.
+
+    Counted: the pseudo-labelling variants (ct sweep and final fits, costed as the model they
+    modify), the seeds of every final fit beyond the first (``evaluation.replicates``), and the
+    opportunity comparison (the final fits again at the other scale, for tasks whose cell lines are
+    not at exome scale).  Each final job runs all its seeds.
+    """
+    if not config.is_file():
+        return 0.0, 0, 0
+    experiment = yaml.safe_load(config.read_text())["experiment"]
+    replicates = int(experiment["evaluation"]["replicates"])
+    variants = [m for m in experiment["pseudo_label_models"] if m not in ("PSS-NMF", "PSS-NMF-UR")]
+    models = list(experiment["models"]) + list(experiment["pseudo_label_models"])
+    tasks = experiment.get("tasks", ["ddrd", "cancer_type"])
+    comparison_tasks = [t for t in tasks if experiment.get("cell_line_scale", {}).get(t) != "exome"]
+    comparison = bool(experiment.get("opportunity_comparison")) and comparison_tasks
+    cpu, fits, jobs = 0.0, 0, 0
+    for proportion in PROPORTIONS:
+        semi_scale = (n_labelled * (1.5 if proportion < 0.4 else 2.0)) / n_rows_50
+        mean_cost = {m: float(np.mean([per_fit(m if m in ("S-NMF", "SS-NMF", "SS-NMF-UR") else
+                                              VARIANT_BASE.get(m, m), k, semi_scale) for k in K_GRID]))
+                     for m in models}
+        for variant in variants:  # ct sweep, one job per fold, plus its final fit
+            cpu += len(CT) * N_FOLDS * mean_cost[variant] + 1.5 * mean_cost[variant]
+            fits += len(CT) * N_FOLDS + 1
+            jobs += N_FOLDS + 1
+        finals = sum(1.5 * mean_cost[m] for m in models)
+        cpu += (replicates - 1) * finals  # the extra seeds, run in the same final jobs
+        fits += (replicates - 1) * len(models)
+        if comparison:
+            share = len(comparison_tasks) / N_TASKS  # scaled below by all tasks
+            cpu += share * replicates * finals
+            fits += round(share * replicates * len(models))
+            jobs += round(share * len(models))
+    scopes = N_TASKS * N_SPLIT_MODES
+    return cpu * scopes, fits * scopes, jobs * scopes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--catalog")
@@ -104,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="training precision (experiment.fit.dtype)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--out", help="TSV of the measured fits")
+    parser.add_argument("--config", default=str(Path(__file__).resolve().parents[1] / "config" / "config.yaml"),
+                        help="workflow config whose extras beyond the paper's grid are costed too")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -199,6 +246,14 @@ def main(argv: list[str] | None = None) -> int:
     for epochs in (200, 500, 1000, 2000, 5000):
         print(f"  {epochs:>5} epochs per restart -> about {wall * epochs / mean_epochs / 3600:7.2f} h on "
               f"{args.cores} cores")
+    extras_cpu, extras_fits, extras_jobs = config_extras(Path(args.config), per_fit, n_labelled, n_rows_50)
+    if extras_fits:
+        extra_overhead = extras_jobs * (start_seconds + load_seconds + SNAKEMAKE_SHELL_JOB_S)
+        total = (cpu + overhead + extras_cpu + extra_overhead) / args.cores
+        print(f"beyond the paper's grid, {args.config} also runs {extras_fits} fits in {extras_jobs} jobs "
+              f"(pseudo-label variants, seeds of the final fits, the opportunity comparison; baselines not counted: "
+              f"seconds each): {(extras_cpu + extra_overhead) / args.cores / 3600:.2f} h more, "
+              f"{total / 3600:.2f} h on {args.cores} cores for the whole config")
     print("assumptions: fit time linear in K between measured points and in training rows; "
           "lambda does not change the cost; DDRd fold sizes used for both tasks (the cancer-type folds are the same "
           "size: 400 cell lines per fold)")
