@@ -191,6 +191,38 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
     np.testing.assert_allclose(losses, expected, rtol=loss_tolerance)
 
 
+@pytest.mark.parametrize("unlabeled_regularization", [False, True])
+def test_weight_refit_equals_the_numpy_reference_and_lowers_the_classification_loss(unlabeled_regularization):
+    """refit_weights (compiled eq. 7 with E fixed) against updates._weight_step run epoch by epoch."""
+    from pssnmf.model.refit import refit_weights
+    from pssnmf.model.training import CHECK_EVERY
+
+    n, k, o, n_labelled, lambda_l2, mu_w = 700, 5, 4, 400, 1e-3, 0.2  # 700 rows: a partial last block
+    rng = np.random.default_rng(11)
+    exposures = rng.random((n, k)) * 3
+    weights = rng.normal(size=(k, o))
+    targets = np.zeros((n, o))
+    targets[np.arange(n_labelled), rng.integers(0, o, n_labelled)] = 1
+    labelled = np.arange(n) < n_labelled
+    mask = np.where(labelled, 1.0, 0.5 if unlabeled_regularization else 0.0)
+    null = (~labelled & unlabeled_regularization).astype(float)
+    n_epochs = 5 * CHECK_EVERY
+    fitted = refit_weights(exposures, weights, targets, mask, mu_w=mu_w, lambda_l2=lambda_l2, tol=0.0,
+                           max_epochs=n_epochs)  # tol 0: runs all n_epochs
+    exposures_t, reference = exposures.T[None].copy(), weights[None].copy()
+    targets_t, mask_t, null_t = targets.T[None], mask[None, None], null[None, None]
+    for _ in range(n_epochs):
+        residual = updates._class_residual(exposures_t, reference, targets_t, mask_t, null_t)
+        updates._weight_step(reference, exposures_t, residual, mu_w, lambda_l2, mask.sum())
+    np.testing.assert_allclose(fitted, reference[0], rtol=0, atol=1e-12 * np.abs(reference).max())
+    before, after = (updates.classification_loss(exposures_t, w[None], targets_t, mask_t, lambda_l2, null_t)[0]
+                     for w in (weights, fitted))
+    assert np.isfinite(after) and after < before, (before, after)
+    with pytest.raises(ValueError, match="no row has l > 0"):
+        refit_weights(exposures, weights, targets, np.zeros(n), mu_w=mu_w, lambda_l2=lambda_l2, tol=1e-6,
+                      max_epochs=10)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_compiled_exp_is_within_one_ulp_over_the_clipped_logits(dtype):
     """kernels._exp (inside the training kernels) against exp computed in extended precision."""

@@ -196,7 +196,6 @@ def _sample_pass(E, sxt, W, gram_s, gram_e, target_class, label_mask, null, n_la
     """
     n_signatures, n_samples = E.shape
     n_classes = W.shape[1]
-    dtype = E.dtype
     zero = eps - eps
     # scratch carved from one preallocated row (allocating it here cost ~1.5 us per restart-epoch)
     at = 0
@@ -221,35 +220,9 @@ def _sample_pass(E, sxt, W, gram_s, gram_e, target_class, label_mask, null, n_la
     for start in range(0, n_samples, BLOCK):
         stop = min(start + BLOCK, n_samples)
         width = stop - start
-        _block_logits(E, W, start, stop, clip, residual, inside)
-        # softmax with the U.R. null class, then l (Yhat - Y) with the clip's zero derivative
-        weight = label_mask[start:stop]
-        u = null[start:stop]
-        for i in range(width):
-            total[i] = u[i]
-        for o in range(n_classes):
-            row = residual[o]
-            for i in range(width):
-                value = _exp(row[i], c)
-                row[i] = value
-                total[i] += value
-        for i in range(width):
-            total[i] = weight[i] / total[i]
-        target = target_class[start:stop]
-        for o in range(n_classes):
-            row = residual[o]
-            flag = inside[o]
-            for i in range(width):
-                row[i] = (row[i] * total[i] - (weight[i] if target[i] == o else zero)) * flag[i]
+        _block_residual(E, W, start, stop, target_class, label_mask, null, clip, c, residual, inside, total)
         # eq. 7's gradient E' l(Yhat - Y) from the current E (applied after E moves)
-        for k in range(n_signatures):
-            e = E[k, start:stop]
-            for o in range(n_classes):
-                row = residual[o]
-                acc = zero
-                for i in range(width):
-                    acc += e[i] * row[i]
-                gradient[k, o] += acc
+        _add_gradient(E, residual, start, stop, gradient)
         # eq. 6: E <- E * max(X S' - (lambda_c/2) l(Yhat - Y) W', eps) / (E S S' + eps), floored
         for k in range(n_signatures):
             projected = sxt[k, start:stop]
@@ -289,10 +262,85 @@ def _sample_pass(E, sxt, W, gram_s, gram_e, target_class, label_mask, null, n_la
     for a in range(n_signatures):
         for b in range(a):
             gram_e[a, b] = gram_e[b, a]
-    step = mu_w / n_labelled
+    _weight_step(W, gradient, mu_w / n_labelled, lambda_l2)
+
+
+@numba.njit(**_PLAIN)
+def _block_residual(E, W, start, stop, target_class, label_mask, null, clip, c, residual, inside, total):
+    """For samples start:stop of one restart: residual (O, B) = l (Yhat - Y) with the clip's zero derivative.
+
+    Yhat = softmax of the clipped logits W'E, with the U.R. null class (logit 0) where null = 1;
+    inside (O, B) and total (B,): scratch.
+    """
+    n_classes = W.shape[1]
+    width = stop - start
+    zero = clip - clip
+    _block_logits(E, W, start, stop, clip, residual, inside)
+    weight = label_mask[start:stop]
+    u = null[start:stop]
+    for i in range(width):
+        total[i] = u[i]
+    for o in range(n_classes):
+        row = residual[o]
+        for i in range(width):
+            value = _exp(row[i], c)
+            row[i] = value
+            total[i] += value
+    for i in range(width):
+        total[i] = weight[i] / total[i]
+    target = target_class[start:stop]
+    for o in range(n_classes):
+        row = residual[o]
+        flag = inside[o]
+        for i in range(width):
+            row[i] = (row[i] * total[i] - (weight[i] if target[i] == o else zero)) * flag[i]
+
+
+@numba.njit(**_PLAIN)
+def _add_gradient(E, residual, start, stop, gradient):
+    """gradient (K, O) += E' l(Yhat - Y) over samples start:stop (residual: :func:`_block_residual`)."""
+    n_signatures = E.shape[0]
+    n_classes = gradient.shape[1]
+    width = stop - start
+    for k in range(n_signatures):
+        e = E[k, start:stop]
+        for o in range(n_classes):
+            row = residual[o]
+            acc = e[0] - e[0]
+            for i in range(width):
+                acc += e[i] * row[i]
+            gradient[k, o] += acc
+
+
+@numba.njit(**_PLAIN)
+def _weight_step(W, gradient, step, lambda_l2):
+    """Eq. 7 in place: W <- W - step [E' l(Yhat - Y) + 2 lambda_l2 W], step = mu_w / n_l."""
+    n_signatures, n_classes = W.shape
     for k in range(n_signatures):
         for o in range(n_classes):
             W[k, o] -= step * (gradient[k, o] + (lambda_l2 + lambda_l2) * W[k, o])
+
+
+@numba.njit(**_PLAIN)
+def run_weight_epochs(n_epochs, E, W, target_class, label_mask, null, n_labelled, lambda_l2, mu_w, clip, c):
+    """``n_epochs`` of eq. 7 alone, E (K, N) fixed, in place on W (K, O): the W refit of section 2.1.3.
+
+    target_class, label_mask, null (N,) as in :func:`run_epochs`; one restart, its dtype's scalars.
+    """
+    n_signatures, n_samples = E.shape
+    n_classes = W.shape[1]
+    residual = np.empty((n_classes, BLOCK), dtype=E.dtype)
+    inside = np.empty((n_classes, BLOCK), dtype=E.dtype)
+    total = np.empty(BLOCK, dtype=E.dtype)
+    gradient = np.empty((n_signatures, n_classes), dtype=E.dtype)
+    step = mu_w / n_labelled
+    for _ in range(n_epochs):
+        gradient[:, :] = clip - clip
+        for start in range(0, n_samples, BLOCK):
+            stop = min(start + BLOCK, n_samples)
+            _block_residual(E, W, start, stop, target_class, label_mask, null, clip, c, residual, inside, total)
+            _add_gradient(E, residual, start, stop, gradient)
+        _weight_step(W, gradient, step, lambda_l2)
 
 
 @numba.njit(**_PLAIN)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels import _classification_terms, exp_constants, run_weight_epochs, target_classes
 from .training import CHECK_EVERY
-from .updates import _class_residual, _weight_step, classification_loss
+from .updates import LOGIT_CLIP
 
 
 def matched_weights(restart_weights, labels):
@@ -25,21 +26,37 @@ def matched_weights(restart_weights, labels):
 
 
 def refit_weights(exposures, weights, targets, label_mask, *, mu_w, lambda_l2, tol, max_epochs):
-    """Run eq. 7 with E fixed.  exposures : (N, K); weights : (K, O); targets : (N, O); label_mask : (N,)."""
-    exposures_t = np.ascontiguousarray(exposures.T[None], dtype=np.float64)  # (1, K, N)
-    weights = np.array(weights, dtype=np.float64)[None]
-    targets_t = np.ascontiguousarray(targets.T[None], dtype=np.float64)
-    mask = np.asarray(label_mask, dtype=np.float64)[None, None, :]
+    """Run eq. 7 with E fixed, in float64.  exposures : (N, K); weights : (K, O); targets : (N, O) (one-hot
+    rows or all zero); label_mask : (N,).  The epochs run compiled (:func:`.kernels.run_weight_epochs`),
+    :data:`.training.CHECK_EVERY` at a time; :func:`.updates._weight_step` is their numpy reference."""
+    exposures_t = np.ascontiguousarray(np.asarray(exposures, dtype=np.float64).T)  # (K, N)
+    weights = np.array(weights, dtype=np.float64)
+    targets = np.asarray(targets)
+    mask = np.ascontiguousarray(label_mask, dtype=np.float64)
+    n_labelled = float(mask.sum())
+    if n_labelled == 0:
+        raise ValueError("refit_weights: no row has l > 0, so there is nothing to fit W to")
+    target_class = target_classes(np.ascontiguousarray(targets.T[None]))[0]
     # U.R. rows (weight > 0, no target) keep their null class (docs/model.md, "U.R.")
-    null_t = ((targets_t.sum(axis=1, keepdims=True) == 0) & (mask > 0)).astype(np.float64)
-    n_labelled = mask.sum(axis=2, keepdims=True)
-    previous, small_changes = None, 0
-    for n_epoch in range(1, max_epochs + 1):
-        residual = _class_residual(exposures_t, weights, targets_t, mask, null_t)
-        _weight_step(weights, exposures_t, residual, mu_w, lambda_l2, n_labelled)
+    null = ((target_class < 0) & (mask > 0)).astype(np.float64)
+    coefficients = exp_constants(np.float64)
+    partition, fitted = np.empty(mask.size), np.empty(mask.size)
+
+    def classification_loss():
+        """L_c of eq. 3 (eq. 8 under U.R.) of the current W."""
+        _classification_terms(exposures_t, weights, target_class, null, LOGIT_CLIP, coefficients, partition, fitted)
+        logs = np.log(partition, where=mask > 0, out=np.zeros_like(partition))
+        return float((mask * (logs - fitted)).sum() + lambda_l2 * (weights * weights).sum())
+
+    previous, small_changes, n_epoch = None, 0, 0
+    while n_epoch < max_epochs:
+        n_run = min(CHECK_EVERY, max_epochs - n_epoch)
+        run_weight_epochs(n_run, exposures_t, weights, target_class, mask, null, n_labelled, float(lambda_l2),
+                          float(mu_w), LOGIT_CLIP, coefficients)
+        n_epoch += n_run
         if n_epoch % CHECK_EVERY:
-            continue
-        loss = float(classification_loss(exposures_t, weights, targets_t, mask, lambda_l2, null_t)[0])
+            break
+        loss = classification_loss()
         if previous is not None and abs(previous - loss) < tol * abs(previous):
             small_changes += 1
             if small_changes >= 2:
@@ -47,4 +64,4 @@ def refit_weights(exposures, weights, targets, label_mask, *, mu_w, lambda_l2, t
         else:
             small_changes = 0
         previous = loss
-    return weights[0]
+    return weights

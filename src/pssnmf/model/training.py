@@ -72,7 +72,7 @@ def train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling, 
     numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
     try:
         with threadpool_limits(limits=1, user_api="blas"):
-                return _train_restarts(X, class_codes, n_classes, n_signatures=n_signatures,
+            return _train_restarts(X, class_codes, n_classes, n_signatures=n_signatures,
                                    pseudo_labeling=pseudo_labeling, unlabeled_regularization=unlabeled_regularization,
                                    confidence_threshold=confidence_threshold, lambda_c=lambda_c, lambda_l2=lambda_l2,
                                    mu_w=mu_w, tol=tol, min_epochs=min_epochs, max_epochs=max_epochs, rngs=rngs,
