@@ -245,10 +245,12 @@ def test_slurm_run_gives_the_same_results(cores2_run: Path, tmp_path: Path, data
     workdir.mkdir()
     _seed_data(cores2_run, workdir)
     cmd = _snakemake(
-        workdir, *EXPERIMENT_TARGETS, "--workflow-profile", str(PROJECT / "workflow/profiles/slurm"), "--jobs", "4",
-        # The test's jobs last a second or two; the default 10 s between status rounds
-        # would make the run mostly waiting.
-        "--seconds-between-status-checks", "2",
+        workdir, *EXPERIMENT_TARGETS, "--workflow-profile", str(PROJECT / "workflow/profiles/slurm"),
+        # The test's jobs last a few seconds.  The SLURM plugin checks 'init' seconds after a round
+        # that saw a job finish, 10 s later each round that saw none: with the profile's 5 s and 4
+        # jobs in flight, the run moved in 20 s rounds of 4 jobs (14.5 min on 2 cores).  A 1 s start
+        # and 8 jobs in flight keep SLURM's queue from running dry between two checks.
+        "--jobs", "8", "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "1",
         "--rerun-triggers", "mtime", data_dir=data_dir,
     )
     _run(cmd, workdir / "snakemake.log", timeout=1200)
