@@ -10,6 +10,9 @@ if ! command -v slurmctld >/dev/null 2>&1; then
 fi
 
 CPUS=$(nproc)
+# OverSubscribe=FORCE:2 (below): two jobs may share a core.  The test config's SLURM jobs are
+# mostly Snakemake starting up twice (batch script, then srun) and waiting on the controller:
+# with one job per core the two cores sat ~30 % idle through the SLURM test.
 MEM_MB=$(awk '/MemTotal/ {print int($2/1024) - 1024}' /proc/meminfo)
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge
 cat > /etc/slurm/slurm.conf <<CONF
@@ -29,7 +32,7 @@ SlurmctldLogFile=/var/log/slurm/slurmctld.log
 SlurmdLogFile=/var/log/slurm/slurmd.log
 SlurmUser=root
 NodeName=localhost CPUs=${CPUS} RealMemory=${MEM_MB} State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:2
 CONF
 
 if [ ! -s /etc/munge/munge.key ]; then
@@ -41,6 +44,8 @@ chmod 400 /etc/munge/munge.key
 pgrep -x munged >/dev/null || su -s /bin/sh munge -c /usr/sbin/munged
 pgrep -x slurmctld >/dev/null || slurmctld
 pgrep -x slurmd >/dev/null || slurmd -N localhost
+# already running (a second call): make them read the configuration written above
+scontrol reconfigure >/dev/null 2>&1 || true
 
 for _ in $(seq 1 30); do
     if sinfo -h -o '%t' 2>/dev/null | grep -qE '^(idle|mix|alloc)'; then
