@@ -42,10 +42,12 @@ fi
 chown -R munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge 2>/dev/null || true
 chmod 400 /etc/munge/munge.key
 pgrep -x munged >/dev/null || su -s /bin/sh munge -c /usr/sbin/munged
-pgrep -x slurmctld >/dev/null || slurmctld
+if pgrep -x slurmctld >/dev/null; then
+    scontrol reconfigure >/dev/null 2>&1 || true  # a second call: read the configuration written above
+else
+    slurmctld
+fi
 pgrep -x slurmd >/dev/null || slurmd -N localhost
-# already running (a second call): make them read the configuration written above
-scontrol reconfigure >/dev/null 2>&1 || true
 
 for _ in $(seq 1 30); do
     if sinfo -h -o '%t' 2>/dev/null | grep -qE '^(idle|mix|alloc)'; then
