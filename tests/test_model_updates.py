@@ -1,5 +1,6 @@
 """The numerical core: gradients, descent, the U.R. loss (eqs. 3-8, Appendix A)."""
 
+import numba
 import numpy as np
 import pytest
 
@@ -187,6 +188,25 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
                        split_buffers, with_loss=False)
     for name, a, b in zip(("E", "S", "W"), fast, split):
         np.testing.assert_array_equal(b, a, err_msg=name)
+    # a restart's result does not depend on what is batched with it, nor on the threads: each restart
+    # alone, and the three in groups on two threads, give the same bits as the batch of three
+    for r in range(n_restarts):
+        alone = [a[r:r + 1].copy() for a in (exposures_t, signatures, weights)]
+        kernels.epochs(30, X, X_t, x_squared, *alone, target_class[r:r + 1], mask[r:r + 1], null[r:r + 1],
+                       n_l[r:r + 1], lambda_c, lambda_l2, mu_w, kernels.EpochBuffers(1, k, n, 96, o, np.dtype(dtype)),
+                       with_loss=False)
+        for name, a, b in zip(("E", "S", "W"), fast, alone):
+            np.testing.assert_array_equal(b[0], a[r], err_msg=f"{name} of restart {r} trained alone")
+    previous = numba.get_num_threads()
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    try:
+        grouped = [a.copy() for a in (exposures_t, signatures, weights)]
+        kernels.epochs(30, X, X_t, x_squared, *grouped, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+                       kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype)), with_loss=False)
+    finally:
+        numba.set_num_threads(previous)
+    for name, a, b in zip(("E", "S", "W"), fast, grouped):
+        np.testing.assert_array_equal(b, a, err_msg=f"{name} with the restarts in groups on two threads")
     expected = total_loss(X, *fast, targets_t, mask[:, None], lambda_c, lambda_l2, null[:, None])
     np.testing.assert_allclose(losses, expected, rtol=loss_tolerance)
 

@@ -23,9 +23,12 @@ of the exact value in float32 and float64 over the clipped range, as numpy's (te
 over samples are vectorised (``fastmath`` reassociation), which fixes their rounding for one
 compiled kernel on one CPU type: results are identical run to run, thread count to thread
 count, and restart to restart whatever else is batched with it, but may differ in the last bits
-on another CPU (as BLAS results do).  Every restart is independent, so the per-restart steps run
-in parallel threads (``prange``) when numba is allowed more than one; the result does not
-depend on it.
+on another CPU (as BLAS results do).  Every restart is independent, so with more than one numba
+thread the restarts are split into contiguous groups, one per thread, and each group runs all
+the epochs of the call on its own (its own two products, single-threaded BLAS): the threads
+meet once per call, not three times per epoch, and a restart's arrays stay in one core's
+caches.  A restart's result depends neither on the threads nor on what is batched with it
+(tested): BLAS computes each row of a product the same way whatever the number of rows.
 
 U.R. (docs/model.md, "U.R."): rows with ``null = 1`` have an extra class of fixed logit 0 in the
 softmax denominator, their target being that class (the all-zero target of eq. 8).
@@ -371,7 +374,7 @@ def _classification_terms(E, W, target_class, null, clip, c, partition, fitted):
 @numba.njit(parallel=True, **_PLAIN)
 def run_epochs(n_epochs, X, X_t, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled, etx,
                sxt, gram_e, gram_s, scratch, ready, half_lambda_c, lambda_l2, mu_w, eps, clip, tiny, c,
-               x_squared, with_loss, reconstruction, penalty, partition, fitted):
+               x_squared, with_loss, reconstruction, penalty, partition, fitted, n_groups):
     """``n_epochs`` epochs of all restarts, in place on exposures_t, signatures, weights.
 
     exposures_t (R, K, N); signatures (R, K, 96); weights (R, K, O); target_class (R, N) int32;
@@ -386,21 +389,17 @@ def run_epochs(n_epochs, X, X_t, exposures_t, signatures, weights, target_class,
     """
     n_restarts, n_signatures, n_samples = exposures_t.shape
     n_features = X.shape[1]
-    stacked_e = exposures_t.reshape(n_restarts * n_signatures, n_samples)
-    stacked_etx = etx.reshape(n_restarts * n_signatures, n_features)
-    if not ready:
-        np.dot(stacked_e, X, stacked_etx)
-        for r in numba.prange(n_restarts):
-            _gram(exposures_t[r], gram_e[r])
-    for _ in range(n_epochs):
-        for r in numba.prange(n_restarts):
-            _signature_step(signatures[r], etx[r], gram_e[r], gram_s[r], eps, tiny, scratch[r])
-        np.dot(signatures.reshape(n_restarts * n_signatures, n_features), X_t,
-               sxt.reshape(n_restarts * n_signatures, n_samples))
-        for r in numba.prange(n_restarts):
-            _sample_pass(exposures_t[r], sxt[r], weights[r], gram_s[r], gram_e[r], target_class[r], label_mask[r],
-                         null[r], n_labelled[r], half_lambda_c, lambda_l2, mu_w, eps, clip, c, scratch[r])
-        np.dot(stacked_e, X, stacked_etx)
+    # Restarts in contiguous groups, one per thread, each running all its epochs on its own: the
+    # groups never wait for each other and every restart's arrays stay in one core's caches.  A
+    # restart's result does not depend on its group (the products are row by row, see epochs()).
+    n_groups = max(1, min(n_groups, n_restarts))
+    for g in numba.prange(n_groups):
+        first = g * n_restarts // n_groups
+        last = (g + 1) * n_restarts // n_groups
+        _group_epochs(n_epochs, X, X_t, exposures_t[first:last], signatures[first:last], weights[first:last],
+                      target_class[first:last], label_mask[first:last], null[first:last], n_labelled[first:last],
+                      etx[first:last], sxt[first:last], gram_e[first:last], gram_s[first:last], scratch[first:last],
+                      ready, half_lambda_c, lambda_l2, mu_w, eps, clip, tiny, c)
     if with_loss:
         for r in numba.prange(n_restarts):
             S = signatures[r]
@@ -420,6 +419,30 @@ def run_epochs(n_epochs, X, X_t, exposures_t, signatures, weights, target_class,
             penalty[r] = squares
             _classification_terms(exposures_t[r], weights[r], target_class[r], null[r], clip, c, partition[r],
                                   fitted[r])
+
+
+@numba.njit(**_PLAIN)
+def _group_epochs(n_epochs, X, X_t, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled,
+                  etx, sxt, gram_e, gram_s, scratch, ready, half_lambda_c, lambda_l2, mu_w, eps, clip, tiny, c):
+    """The epochs of :func:`run_epochs` for one group of restarts, on the calling thread."""
+    n_restarts, n_signatures, n_samples = exposures_t.shape
+    n_features = X.shape[1]
+    stacked_e = exposures_t.reshape(n_restarts * n_signatures, n_samples)
+    stacked_etx = etx.reshape(n_restarts * n_signatures, n_features)
+    stacked_s = signatures.reshape(n_restarts * n_signatures, n_features)
+    stacked_sxt = sxt.reshape(n_restarts * n_signatures, n_samples)
+    if not ready:
+        np.dot(stacked_e, X, stacked_etx)
+        for r in range(n_restarts):
+            _gram(exposures_t[r], gram_e[r])
+    for _ in range(n_epochs):
+        for r in range(n_restarts):
+            _signature_step(signatures[r], etx[r], gram_e[r], gram_s[r], eps, tiny, scratch[r])
+        np.dot(stacked_s, X_t, stacked_sxt)
+        for r in range(n_restarts):
+            _sample_pass(exposures_t[r], sxt[r], weights[r], gram_s[r], gram_e[r], target_class[r], label_mask[r],
+                         null[r], n_labelled[r], half_lambda_c, lambda_l2, mu_w, eps, clip, c, scratch[r])
+        np.dot(stacked_e, X, stacked_etx)
 
 
 def scratch_size(n_signatures, n_features, n_classes):
@@ -470,7 +493,7 @@ def epochs(n_epochs, X, X_t, x_squared, exposures_t, signatures, weights, target
                buffers.etx, buffers.sxt, buffers.gram_e, buffers.gram_s, buffers.scratch, buffers.ready,
                dtype(0.5 * lambda_c), dtype(lambda_l2), dtype(mu_w), dtype(EPSILON), dtype(LOGIT_CLIP),
                np.finfo(dtype).tiny, buffers.coefficients, float(x_squared), bool(with_loss), buffers.reconstruction,
-               buffers.penalty, buffers.partition, buffers.fitted)
+               buffers.penalty, buffers.partition, buffers.fitted, numba.get_num_threads())
     buffers.ready = True
     if not with_loss:
         return None

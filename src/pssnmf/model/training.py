@@ -66,7 +66,7 @@ def train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling, 
     X : (N, 96) proportions; class_codes : (N,) int, -1 for unlabelled rows, else the class column.
     BLAS runs single-threaded here: the products of one epoch are small (K x N x 96), and OpenBLAS
     threads cost more in synchronisation than they gain (benchmarks/RESULTS.md).  The compiled
-    kernels run their restarts on ``n_threads`` threads, which changes no result.
+    kernels run their restarts in ``n_threads`` groups, one per thread, which changes no result.
     """
     previous = numba.get_num_threads()
     numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
