@@ -162,13 +162,12 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
     fast = [a.copy() for a in (exposures_t, signatures, weights)]
     split = [a.copy() for a in (exposures_t, signatures, weights)]
     target_class = kernels.target_classes(targets_t)
-    X_t = np.ascontiguousarray(X.T)
     x_squared = float(np.einsum("nm,nm->", X, X, dtype=np.float64))
     first = [a.copy() for a in (exposures_t, signatures, weights)]
     updates.epoch(X, *first, targets_t, mask[:, None], n_l[:, None, None], lambda_c, lambda_l2, mu_w,
                   null_t=null[:, None])
     one = [a.copy() for a in (exposures_t, signatures, weights)]
-    kernels.epochs(1, X, X_t, x_squared, *one, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+    kernels.epochs(1, X, x_squared, *one, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
                    kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype)), with_loss=False)
     for name, a, b in zip(("E", "S", "W"), first, one):
         np.testing.assert_allclose(b, a, rtol=0, atol=one_epoch * np.abs(a).max(), err_msg=f"{name} after one epoch")
@@ -176,7 +175,7 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
         updates.epoch(X, *reference, targets_t, mask[:, None], n_l[:, None, None], lambda_c, lambda_l2, mu_w,
                       null_t=null[:, None])
     buffers = kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype))
-    losses = kernels.epochs(30, X, X_t, x_squared, *fast, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+    losses = kernels.epochs(30, X, x_squared, *fast, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
                             buffers)
     for name, a, b in zip(("E", "S", "W"), reference, fast):
         assert b.dtype == np.dtype(dtype)
@@ -184,15 +183,15 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
     # the same 30 epochs in three calls (E'X and E'E carried between calls) give the same bits
     split_buffers = kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype))
     for n_run in (7, 3, 20):
-        kernels.epochs(n_run, X, X_t, x_squared, *split, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+        kernels.epochs(n_run, X, x_squared, *split, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
                        split_buffers, with_loss=False)
     for name, a, b in zip(("E", "S", "W"), fast, split):
         np.testing.assert_array_equal(b, a, err_msg=name)
-    # a restart's result does not depend on what is batched with it, nor on the threads: each restart
-    # alone, and the three in groups on two threads, give the same bits as the batch of three
+    # a restart's result does not depend on what is batched with it, nor on the threads or groups: each
+    # restart alone, and the three in three groups on two threads, give the same bits as the batch
     for r in range(n_restarts):
         alone = [a[r:r + 1].copy() for a in (exposures_t, signatures, weights)]
-        kernels.epochs(30, X, X_t, x_squared, *alone, target_class[r:r + 1], mask[r:r + 1], null[r:r + 1],
+        kernels.epochs(30, X, x_squared, *alone, target_class[r:r + 1], mask[r:r + 1], null[r:r + 1],
                        n_l[r:r + 1], lambda_c, lambda_l2, mu_w, kernels.EpochBuffers(1, k, n, 96, o, np.dtype(dtype)),
                        with_loss=False)
         for name, a, b in zip(("E", "S", "W"), fast, alone):
@@ -201,8 +200,8 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
     numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
     try:
         grouped = [a.copy() for a in (exposures_t, signatures, weights)]
-        kernels.epochs(30, X, X_t, x_squared, *grouped, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
-                       kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype)), with_loss=False)
+        kernels.epochs(30, X, x_squared, *grouped, target_class, mask, null, n_l, lambda_c, lambda_l2, mu_w,
+                       kernels.EpochBuffers(n_restarts, k, n, 96, o, np.dtype(dtype)), with_loss=False, n_groups=3)
     finally:
         numba.set_num_threads(previous)
     for name, a, b in zip(("E", "S", "W"), fast, grouped):

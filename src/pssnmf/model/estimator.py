@@ -71,8 +71,8 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
     dtype : {"float64", "float32"}
         Precision of the training updates.  Losses, consensus, refit and NNLS are always float64.
     n_jobs : int or None
-        Threads for the training kernels (the restarts in one group per thread); None means 1.
-        The result does not depend on it.  A workflow running one fit per core should leave it at 1.
+        Threads for the training kernels (two share every epoch, each on half of the samples;
+        more also split the restarts); None means 1.  The result does not depend on it.  A workflow running one fit per core should leave it at 1.
 
     Inputs: X (n_samples, 96) non-negative counts or proportions; every row is divided by its sum
     (an all-zero row is an error).  A DataFrame's columns must be the SBS96 channels in COSMIC

@@ -2,20 +2,34 @@
 
 :mod:`.updates` holds the same equations in plain numpy, one array operation per term: it is
 the readable reference, and the tests check these kernels against it.  :func:`run_epochs` runs
-several epochs of all restarts without returning to Python.  One epoch is
+several epochs of all restarts without returning to Python.  The samples are cut into
+``SAMPLE_PARTS`` (2) fixed parts; each part of E lives in its own contiguous block for the call.
+One epoch is
 
 1. the S step of eq. 5 per restart, from ``E'X`` and ``E'E`` of the current E (both left by the
    previous epoch), renormalised and floored, and ``G = S S'``;
-2. ``S X'``: one BLAS product over all restarts, (R K, 96) @ (96, N);
-3. one pass over the samples per restart, in blocks that stay in the L1 cache: the clipped logits
-   ``z = W'E``, their exp, the softmax with ``l (Yhat - Y)``, the W gradient ``E' l(Yhat - Y)``,
-   the E step of eq. 6 (in place), and ``E'E`` of the new E for the next S step; then the W step
-   of eq. 7;
-4. ``E'X`` of the new E: one BLAS product over all restarts, (R K, N) @ (N, 96).
+2. per part: ``S X'`` of its samples, one BLAS product over all restarts, (R K, 96) @ (96, n);
+3. per part, one pass over its samples per restart, in blocks that stay in the L1 cache: the
+   clipped logits ``z = W'E``, their exp, the softmax with ``l (Yhat - Y)``, the part's share of
+   the W gradient ``E' l(Yhat - Y)``, the E step of eq. 6 (in place), and the part's share of
+   ``E'E`` of the new E;
+4. per part: its share of ``E'X`` of the new E, one BLAS product over all restarts,
+   (R K, n) @ (n, 96);
+5. per restart: the parts' shares added in part order, and the W step of eq. 7.
 
 so every (K, N) array is read once per epoch instead of once per numpy call, and no (O, N) array
 exists at all (targets are one class per row).  The two products are ~3.7 MFLOP of the ~4.2 per
 restart-epoch; BLAS is single-threaded (:mod:`.training`).
+
+Threads: steps 2-4 of each part are a task, and the tasks of an epoch run in parallel (numba
+``prange``): two threads share every product, each on its half of the samples, which stays in
+its core's caches from epoch to epoch.  With more threads the restarts are also cut into
+groups, a task per (group, part).  Splitting the restarts alone into one group per thread was
+slower (each thread's products had half the rows: 43-46 against 31-37 us per restart-epoch in
+float32 on two cores).  Steps 1 and 5 are tiny and run on one thread.  The parts are fixed and
+their shares are added in a fixed order, and BLAS computes each row of a product the same way
+whatever the number of rows, so a restart's result depends neither on the threads, nor on the
+groups, nor on what is batched with it (tested).
 
 The exponential is :func:`_exp`, a polynomial that vectorises with the loops around it (numba's
 call to libm does not, and was 5x slower than numpy's): within 1 unit in the last place (ulp)
@@ -23,12 +37,7 @@ of the exact value in float32 and float64 over the clipped range, as numpy's (te
 over samples are vectorised (``fastmath`` reassociation), which fixes their rounding for one
 compiled kernel on one CPU type: results are identical run to run, thread count to thread
 count, and restart to restart whatever else is batched with it, but may differ in the last bits
-on another CPU (as BLAS results do).  Every restart is independent, so with more than one numba
-thread the restarts are split into contiguous groups, one per thread, and each group runs all
-the epochs of the call on its own (its own two products, single-threaded BLAS): the threads
-meet once per call, not three times per epoch, and a restart's arrays stay in one core's
-caches.  A restart's result depends neither on the threads nor on what is batched with it
-(tested): BLAS computes each row of a product the same way whatever the number of rows.
+on another CPU (as BLAS results do).
 
 U.R. (docs/model.md, "U.R."): rows with ``null = 1`` have an extra class of fixed logit 0 in the
 softmax denominator, their target being that class (the all-zero target of eq. 8).
@@ -190,12 +199,13 @@ def _block_logits(E, W, start, stop, clip, z, inside):
 
 
 @numba.njit(**_PLAIN)
-def _sample_pass(E, sxt, W, gram_s, gram_e, target_class, label_mask, null, n_labelled, half_lambda_c, lambda_l2,
-                 mu_w, eps, clip, c, scratch):
-    """Step 3 of an epoch for one restart: E (eq. 6, in place), W (eq. 7, in place), gram_e = E'E of the new E.
+def _sample_pass(E, sxt, W, gram_s, gram_e, gradient, target_class, label_mask, null, half_lambda_c, eps, clip, c,
+                 scratch):
+    """Step 3 of an epoch for one restart on one part of the samples: E (eq. 6, in place), and the part's
+    sums gradient = E' l(Yhat - Y) of the old E (K, O) and gram_e = E'E of the new E (K, K).
 
-    E, sxt = S X' (K, N); W (K, O); gram_s = S S' (K, K); target_class (N,) (see :func:`target_classes`);
-    label_mask, null (N,); scratch: 1-D, at least :func:`scratch_size` long.
+    E, sxt = S X' (K, n) of the part; W (K, O); gram_s = S S' (K, K); target_class, label_mask, null (n,)
+    of the part (see :func:`target_classes`); scratch: 1-D, at least :func:`scratch_size` long.
     """
     n_signatures, n_samples = E.shape
     n_classes = W.shape[1]
@@ -212,8 +222,6 @@ def _sample_pass(E, sxt, W, gram_s, gram_e, target_class, label_mask, null, n_la
     numerator = scratch[at + BLOCK:at + 2 * BLOCK]
     denominator = scratch[at + 2 * BLOCK:at + 3 * BLOCK]
     at += 3 * BLOCK
-    gradient = scratch[at:at + n_signatures * n_classes].reshape((n_signatures, n_classes))
-    at += n_signatures * n_classes
     shifted = scratch[at:at + n_signatures * n_classes].reshape((n_signatures, n_classes))  # (lambda_c/2) W
     gradient[:, :] = zero
     gram_e[:, :] = zero
@@ -265,7 +273,6 @@ def _sample_pass(E, sxt, W, gram_s, gram_e, target_class, label_mask, null, n_la
     for a in range(n_signatures):
         for b in range(a):
             gram_e[a, b] = gram_e[b, a]
-    _weight_step(W, gradient, mu_w / n_labelled, lambda_l2)
 
 
 @numba.njit(**_PLAIN)
@@ -372,16 +379,23 @@ def _classification_terms(E, W, target_class, null, clip, c, partition, fitted):
 
 
 @numba.njit(parallel=True, **_PLAIN)
-def run_epochs(n_epochs, X, X_t, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled, etx,
-               sxt, gram_e, gram_s, scratch, ready, half_lambda_c, lambda_l2, mu_w, eps, clip, tiny, c,
-               x_squared, with_loss, reconstruction, penalty, partition, fitted, n_groups):
+def run_epochs(n_epochs, X, x_t_parts, bounds, exposures_t, signatures, weights, target_class, label_mask, null,
+               n_labelled, etx, gram_e, gram_s, e_parts, sxt_parts, etx_parts, gram_parts, gradient_parts, scratch,
+               ready, half_lambda_c, lambda_l2, mu_w, eps, clip, tiny, c, x_squared, with_loss, reconstruction,
+               penalty, partition, fitted, n_groups):
     """``n_epochs`` epochs of all restarts, in place on exposures_t, signatures, weights.
 
     exposures_t (R, K, N); signatures (R, K, 96); weights (R, K, O); target_class (R, N) int32;
-    label_mask, null (R, N); n_labelled (R,); scratch etx (R, K, 96), sxt (R, K, N), gram_e and
-    gram_s (R, K, K), scratch (R, :func:`scratch_size`); ``c``: :func:`exp_constants` of the dtype;
-    ``ready``: etx and gram_e already hold E'X and E'E of the current E (they do after every call).
+    label_mask, null (R, N); n_labelled (R,); etx (R, K, 96) and gram_e (R, K, K): E'X and E'E of the
+    current E, already there when ``ready`` (they are after every call); gram_s (R, K, K); X (N, 96)
+    and the rest of the scratch as :class:`EpochBuffers` makes them; ``bounds``: :func:`part_bounds`;
+    ``c``: :func:`exp_constants` of the dtype; ``n_groups``: groups of restarts (threads / parts).
     Scalars are of the arrays' dtype, except x_squared = ||X||^2 (float64).
+
+    The samples are cut into the parts of ``bounds``, the restarts into ``n_groups`` groups, and
+    every (group, part) is a task: its products, its sample pass, its share of E'X, E'E and of
+    the W gradient.  The shares are added in part order per restart, the same whatever thread ran
+    which task, so the result depends neither on the threads nor on the groups.
 
     With ``with_loss``, also the parts of L_Tot (eq. 4; eq. 8 under U.R.) of the final state, all
     float64: reconstruction (R,) = ||X - E S||^2, penalty (R,) = ||W||^2, and per sample
@@ -389,17 +403,32 @@ def run_epochs(n_epochs, X, X_t, exposures_t, signatures, weights, target_class,
     """
     n_restarts, n_signatures, n_samples = exposures_t.shape
     n_features = X.shape[1]
-    # Restarts in contiguous groups, one per thread, each running all its epochs on its own: the
-    # groups never wait for each other and every restart's arrays stay in one core's caches.  A
-    # restart's result does not depend on its group (the products are row by row, see epochs()).
     n_groups = max(1, min(n_groups, n_restarts))
-    for g in numba.prange(n_groups):
-        first = g * n_restarts // n_groups
-        last = (g + 1) * n_restarts // n_groups
-        _group_epochs(n_epochs, X, X_t, exposures_t[first:last], signatures[first:last], weights[first:last],
-                      target_class[first:last], label_mask[first:last], null[first:last], n_labelled[first:last],
-                      etx[first:last], sxt[first:last], gram_e[first:last], gram_s[first:last], scratch[first:last],
-                      ready, half_lambda_c, lambda_l2, mu_w, eps, clip, tiny, c)
+    n_tasks = n_groups * (bounds.size - 1)
+    for task in numba.prange(n_tasks):
+        _part_copy(task, n_groups, True, not ready, X, bounds, exposures_t, e_parts, etx_parts, gram_parts)
+    # the sums of the parts, the W and S steps: per restart, on this thread (tiny; a parallel loop here
+    # cost more than it saved: the restarts' small arrays move between the cores)
+    for r in range(n_restarts):
+        if not ready:
+            _add_parts(etx_parts, r, etx[r])
+            _add_parts(gram_parts, r, gram_e[r])
+        if n_epochs > 0:
+            _signature_step(signatures[r], etx[r], gram_e[r], gram_s[r], eps, tiny, scratch[r])
+    for epoch in range(n_epochs):
+        for task in numba.prange(n_tasks):
+            _part_epoch(task, n_groups, X, x_t_parts, bounds, signatures, weights, target_class, label_mask, null,
+                        gram_s, e_parts, sxt_parts, etx_parts, gram_parts, gradient_parts, scratch[task], half_lambda_c,
+                        eps, clip, c)
+        for r in range(n_restarts):
+            _add_parts(gradient_parts, r, gradient_parts[0, r])
+            _weight_step(weights[r], gradient_parts[0, r], mu_w / n_labelled[r], lambda_l2)
+            _add_parts(etx_parts, r, etx[r])
+            _add_parts(gram_parts, r, gram_e[r])
+            if epoch + 1 < n_epochs:  # the S step of the next epoch
+                _signature_step(signatures[r], etx[r], gram_e[r], gram_s[r], eps, tiny, scratch[r])
+    for task in numba.prange(n_tasks):
+        _part_copy(task, n_groups, False, False, X, bounds, exposures_t, e_parts, etx_parts, gram_parts)
     if with_loss:
         for r in numba.prange(n_restarts):
             S = signatures[r]
@@ -422,44 +451,123 @@ def run_epochs(n_epochs, X, X_t, exposures_t, signatures, weights, target_class,
 
 
 @numba.njit(**_PLAIN)
-def _group_epochs(n_epochs, X, X_t, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled,
-                  etx, sxt, gram_e, gram_s, scratch, ready, half_lambda_c, lambda_l2, mu_w, eps, clip, tiny, c):
-    """The epochs of :func:`run_epochs` for one group of restarts, on the calling thread."""
-    n_restarts, n_signatures, n_samples = exposures_t.shape
-    n_features = X.shape[1]
-    stacked_e = exposures_t.reshape(n_restarts * n_signatures, n_samples)
-    stacked_etx = etx.reshape(n_restarts * n_signatures, n_features)
-    stacked_s = signatures.reshape(n_restarts * n_signatures, n_features)
-    stacked_sxt = sxt.reshape(n_restarts * n_signatures, n_samples)
-    if not ready:
-        np.dot(stacked_e, X, stacked_etx)
-        for r in range(n_restarts):
-            _gram(exposures_t[r], gram_e[r])
-    for _ in range(n_epochs):
-        for r in range(n_restarts):
-            _signature_step(signatures[r], etx[r], gram_e[r], gram_s[r], eps, tiny, scratch[r])
-        np.dot(stacked_s, X_t, stacked_sxt)
-        for r in range(n_restarts):
-            _sample_pass(exposures_t[r], sxt[r], weights[r], gram_s[r], gram_e[r], target_class[r], label_mask[r],
-                         null[r], n_labelled[r], half_lambda_c, lambda_l2, mu_w, eps, clip, c, scratch[r])
-        np.dot(stacked_e, X, stacked_etx)
+def _add_parts(parts, r, out):
+    """out = parts[0, r] + parts[1, r] + ..., in part order (out may be parts[0, r] itself)."""
+    first = parts[0, r]
+    for a in range(out.shape[0]):
+        for b in range(out.shape[1]):
+            total = first[a, b]
+            for p in range(1, parts.shape[0]):
+                total += parts[p, r, a, b]
+            out[a, b] = total
+
+
+@numba.njit(**_PLAIN)
+def _task_part(task, n_groups, n_restarts, n_signatures, bounds, e_parts):
+    """The restarts first:last and samples lo:hi of a task, and its block of ``e_parts`` (or ``sxt_parts``),
+    (last - first, K, hi - lo): the part's blocks are (R, K, width) each, restart after restart."""
+    n_parts = bounds.size - 1
+    group = task // n_parts
+    part = task - group * n_parts
+    first = group * n_restarts // n_groups
+    last = (group + 1) * n_restarts // n_groups
+    lo = bounds[part]
+    hi = bounds[part + 1]
+    width = hi - lo
+    offset = n_restarts * n_signatures * lo + first * n_signatures * width
+    block = e_parts[offset:offset + (last - first) * n_signatures * width]
+    return part, first, last, lo, hi, block.reshape((last - first, n_signatures, width))
+
+
+@numba.njit(**_PLAIN)
+def _part_copy(task, n_groups, into_parts, with_products, X, bounds, exposures_t, e_parts, etx_parts, gram_parts):
+    """Copy a task's part of E into its own contiguous block (``into_parts``: so that it stays in the cache
+    of the core that works on it; ``with_products``: then the task's shares of E'X and E'E) or back."""
+    n_restarts, n_signatures, _ = exposures_t.shape
+    part, first, last, lo, hi, E = _task_part(task, n_groups, n_restarts, n_signatures, bounds, e_parts)
+    for i in range(last - first):
+        for k in range(n_signatures):
+            if into_parts:
+                E[i, k, :] = exposures_t[first + i, k, lo:hi]
+            else:
+                exposures_t[first + i, k, lo:hi] = E[i, k, :]
+    if with_products:
+        _part_products_of_e(E, X[lo:hi], etx_parts[part, first:last], gram_parts[part, first:last], True)
+
+
+@numba.njit(**_PLAIN)
+def _part_epoch(task, n_groups, X, x_t_parts, bounds, signatures, weights, target_class, label_mask, null, gram_s,
+                e_parts, sxt_parts, etx_parts, gram_parts, gradient_parts, scratch, half_lambda_c, eps, clip, c):
+    """One epoch of a task: ``S X'`` (one BLAS product over its restarts), the sample pass per restart, then
+    ``E'X`` of the new E (one BLAS product)."""
+    n_restarts, n_signatures, n_features = signatures.shape
+    part, first, last, lo, hi, E = _task_part(task, n_groups, n_restarts, n_signatures, bounds, e_parts)
+    sxt = _task_part(task, n_groups, n_restarts, n_signatures, bounds, sxt_parts)[5]
+    width = hi - lo
+    rows = (last - first) * n_signatures
+    if width > 0:
+        x_t = x_t_parts[n_features * lo:n_features * hi].reshape((n_features, width))
+        np.dot(signatures[first:last].reshape((rows, n_features)), x_t, sxt.reshape((rows, width)))
+    for i in range(last - first):
+        r = first + i
+        _sample_pass(E[i], sxt[i], weights[r], gram_s[r], gram_parts[part, r], gradient_parts[part, r],
+                     target_class[r, lo:hi], label_mask[r, lo:hi], null[r, lo:hi], half_lambda_c, eps, clip, c,
+                     scratch)
+    _part_products_of_e(E, X[lo:hi], etx_parts[part, first:last], gram_parts[part, first:last], False)
+
+
+@numba.njit(**_PLAIN)
+def _part_products_of_e(E, X, etx, gram, with_gram):
+    """etx (g, K, 96) = E'X of a part, E (g, K, width), X (width, 96): one BLAS product; with ``with_gram``
+    also gram (g, K, K) = E'E (the sample pass makes it otherwise)."""
+    n_group, n_signatures, width = E.shape
+    if width > 0:
+        np.dot(E.reshape((n_group * n_signatures, width)), X, etx.reshape((n_group * n_signatures, X.shape[1])))
+    else:
+        etx[:, :, :] = 0
+    if with_gram:
+        for i in range(n_group):
+            _gram(E[i], gram[i])
+
+
+SAMPLE_PARTS = 2
+"""Parts the samples are cut into (:func:`run_epochs`): a fixed number, so results do not depend on the
+threads; two parts let two cores share every product."""
+
+
+def part_bounds(n_samples):
+    """Where the parts of the samples start and end: (SAMPLE_PARTS + 1,) int64, nearly equal parts."""
+    return np.array([n_samples * p // SAMPLE_PARTS for p in range(SAMPLE_PARTS + 1)], dtype=np.int64)
+
+
+def transposed_parts(X, bounds):
+    """X' of each part of the samples, one contiguous (96, width) block after the other, as one 1-D array."""
+    return np.concatenate([np.ascontiguousarray(X[lo:hi].T).ravel() for lo, hi in zip(bounds[:-1], bounds[1:])])
 
 
 def scratch_size(n_signatures, n_features, n_classes):
-    """Length of the per-restart scratch row of :func:`_sample_pass` and :func:`_signature_step`."""
-    sample_pass = (2 * n_classes + n_signatures + 3) * BLOCK + 2 * n_signatures * n_classes
+    """Length of the scratch row of :func:`_sample_pass` and :func:`_signature_step`."""
+    sample_pass = (2 * n_classes + n_signatures + 3) * BLOCK + n_signatures * n_classes
     return max(sample_pass, (n_signatures + 1) * n_features)
 
 
 class EpochBuffers:
-    """The scratch arrays of :func:`epochs` for R restarts, allocated once per fit."""
+    """The scratch arrays of :func:`epochs` for R restarts of one X, allocated once per fit."""
 
     def __init__(self, n_restarts, n_signatures, n_samples, n_features, n_classes, dtype):
+        parts = SAMPLE_PARTS
+        self.bounds = part_bounds(n_samples)
+        self.x_t_parts = None  # transposed_parts of X, made at the first call
         self.etx = np.empty((n_restarts, n_signatures, n_features), dtype)
-        self.sxt = np.empty((n_restarts, n_signatures, n_samples), dtype)
         self.gram_e = np.empty((n_restarts, n_signatures, n_signatures), dtype)
         self.gram_s = np.empty((n_restarts, n_signatures, n_signatures), dtype)
-        self.scratch = np.empty((n_restarts, scratch_size(n_signatures, n_features, n_classes)), dtype)
+        # per call and epoch; sized for the first R (a run only drops restarts)
+        self.e_parts = np.empty(n_restarts * n_signatures * n_samples, dtype)
+        self.sxt_parts = np.empty(n_restarts * n_signatures * n_samples, dtype)
+        self.etx_parts = np.empty((parts, n_restarts, n_signatures, n_features), dtype)
+        self.gram_parts = np.empty((parts, n_restarts, n_signatures, n_signatures), dtype)
+        self.gradient_parts = np.empty((parts, n_restarts, n_signatures, n_classes), dtype)
+        self.scratch = np.empty((parts * n_restarts, scratch_size(n_signatures, n_features, n_classes)), dtype)
         self.reconstruction = np.empty(n_restarts)
         self.penalty = np.empty(n_restarts)
         self.partition = np.empty((n_restarts, n_samples))
@@ -469,8 +577,10 @@ class EpochBuffers:
 
     def keep(self, rows):
         """Drop the slots of finished restarts (``rows``: the slots kept)."""
-        for name in ("etx", "sxt", "gram_e", "gram_s", "scratch", "reconstruction", "penalty", "partition", "fitted"):
+        for name in ("etx", "gram_e", "gram_s", "reconstruction", "penalty", "partition", "fitted"):
             setattr(self, name, np.ascontiguousarray(getattr(self, name)[rows]))
+        for name in ("etx_parts", "gram_parts", "gradient_parts"):
+            setattr(self, name, np.ascontiguousarray(getattr(self, name)[:, rows]))
 
 
 def target_classes(targets_t):
@@ -478,22 +588,29 @@ def target_classes(targets_t):
     return np.where(targets_t.any(axis=1), targets_t.argmax(axis=1), -1).astype(np.int32)
 
 
-def epochs(n_epochs, X, X_t, x_squared, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled,
-           lambda_c, lambda_l2, mu_w, buffers, with_loss=True):
+def epochs(n_epochs, X, x_squared, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled,
+           lambda_c, lambda_l2, mu_w, buffers, with_loss=True, n_groups=None):
     """Run ``n_epochs`` epochs of all restarts in place; return L_Tot per restart after them (float64,
-    (R,)), or None without ``with_loss``.  X_t: a contiguous copy of X' (the product with X.T rounds
-    differently with the number of restarts, so a restart's result would depend on its batch).
-    Shapes as in :mod:`.updates`, except ``target_class``
+    (R,)), or None without ``with_loss``.  Shapes as in :mod:`.updates`, except ``target_class``
     (R, N) (:func:`target_classes`), ``label_mask``, ``null`` (R, N) and ``n_labelled`` (R,).
+    ``n_groups``: groups of restarts; by default numba's current number of threads divided by the
+    parts, at least 1 (it changes no result).
     """
     from .updates import EPSILON, LOGIT_CLIP
 
     dtype = exposures_t.dtype.type
-    run_epochs(int(n_epochs), X, X_t, exposures_t, signatures, weights, target_class, label_mask, null, n_labelled,
-               buffers.etx, buffers.sxt, buffers.gram_e, buffers.gram_s, buffers.scratch, buffers.ready,
-               dtype(0.5 * lambda_c), dtype(lambda_l2), dtype(mu_w), dtype(EPSILON), dtype(LOGIT_CLIP),
+    if buffers.x_t_parts is None:
+        # contiguous blocks of X': the product with a transposed view of X rounds differently with the
+        # number of rows, so a restart's result would depend on its batch
+        buffers.x_t_parts = transposed_parts(X, buffers.bounds)
+    if n_groups is None:
+        n_groups = max(1, numba.get_num_threads() // SAMPLE_PARTS)
+    run_epochs(int(n_epochs), X, buffers.x_t_parts, buffers.bounds, exposures_t, signatures, weights, target_class,
+               label_mask, null, n_labelled, buffers.etx, buffers.gram_e, buffers.gram_s, buffers.e_parts,
+               buffers.sxt_parts, buffers.etx_parts, buffers.gram_parts, buffers.gradient_parts, buffers.scratch,
+               buffers.ready, dtype(0.5 * lambda_c), dtype(lambda_l2), dtype(mu_w), dtype(EPSILON), dtype(LOGIT_CLIP),
                np.finfo(dtype).tiny, buffers.coefficients, float(x_squared), bool(with_loss), buffers.reconstruction,
-               buffers.penalty, buffers.partition, buffers.fitted, numba.get_num_threads())
+               buffers.penalty, buffers.partition, buffers.fitted, int(n_groups))
     buffers.ready = True
     if not with_loss:
         return None

@@ -66,7 +66,7 @@ def train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling, 
     X : (N, 96) proportions; class_codes : (N,) int, -1 for unlabelled rows, else the class column.
     BLAS runs single-threaded here: the products of one epoch are small (K x N x 96), and OpenBLAS
     threads cost more in synchronisation than they gain (benchmarks/RESULTS.md).  The compiled
-    kernels run their restarts in ``n_threads`` groups, one per thread, which changes no result.
+    kernels run on ``n_threads`` threads (:mod:`.kernels`, "Threads"), which changes no result.
     """
     previous = numba.get_num_threads()
     numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
@@ -90,7 +90,6 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
     labelled = class_codes >= 0
     states = [initial_state(n_samples, n_signatures, n_features, n_classes, rng) for rng in rngs]
     X_work = np.ascontiguousarray(X, dtype=dtype)
-    X_work_t = np.ascontiguousarray(X_work.T)
     exposures_t = np.ascontiguousarray(np.stack([s[0].T for s in states]), dtype=dtype)  # (R, K, N)
     signatures = np.ascontiguousarray(np.stack([s[1] for s in states]), dtype=dtype)  # (R, K, 96)
     weights = np.ascontiguousarray(np.stack([s[2] for s in states]), dtype=dtype)  # (R, K, O)
@@ -119,7 +118,7 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
     while n_epoch < max_epochs:
         # run to the next check (every CHECK_EVERY epochs, and at max_epochs) in one compiled call
         n_run = min(CHECK_EVERY - n_epoch % CHECK_EVERY, max_epochs - n_epoch)
-        losses = kernels.epochs(n_run, X_work, X_work_t, x_squared, exposures_t, signatures, weights, target_class,
+        losses = kernels.epochs(n_run, X_work, x_squared, exposures_t, signatures, weights, target_class,
                                 label_mask, null, n_labelled, lambda_c, lambda_l2, mu_w, buffers)
         n_epoch += n_run
         finished = np.zeros(active.size, dtype=bool)
