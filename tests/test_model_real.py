@@ -138,11 +138,25 @@ def test_unlabeled_regularization_stays_finite_on_real_data(zou, tumours, lambda
 
 @pytest.mark.slow
 def test_float32_predicts_as_float64_on_real_data(zou, tumours):
+    """float32 training gives float64's predictions wherever float64's decision is not a near-tie.
+
+    Training is chaotic at the last bit, so the two precisions follow slightly different trajectories
+    (docs/model.md, "Reproducibility and precision"): probabilities may differ by a little, and a sample
+    whose two best classes float64 separates by less than that may flip. Every other sample must agree.
+    """
     X, y = _realistic(zou, tumours, seed=2)
     params = dict(n_signatures=6, mode="pseudo_labeling", confidence_threshold=0.9, n_restarts=3,
                   max_epochs=800, random_state=0)
     double = IntegratedNMF(**params, dtype="float64").fit(X, y)
     single = IntegratedNMF(**params, dtype="float32").fit(X, y)
-    agreement = float(np.mean(double.predict(X) == single.predict(X)))
-    largest = float(np.abs(double.predict_proba(X) - single.predict_proba(X)).max())
-    assert agreement >= 0.98, f"float32 and float64 agree on {agreement:.3%} of predictions (max |dp| {largest:.3g})"
+    p64, p32 = double.predict_proba(X), single.predict_proba(X)
+    largest = float(np.abs(p64 - p32).max())
+    assert largest < 0.02, f"float32 and float64 probabilities differ by up to {largest:.3g} (allowed < 0.02)"
+    top_two = np.sort(p64, axis=1)[:, -2:]
+    margin = top_two[:, 1] - top_two[:, 0]
+    flipped = np.flatnonzero(double.predict(X) != single.predict(X))
+    clear = flipped[margin[flipped] >= 2 * largest]
+    assert clear.size == 0, (
+        f"float32 changes {flipped.size} of {len(X)} predictions; {clear.size} of them are not near-ties of "
+        f"float64 (margins {np.round(margin[clear], 4).tolist()} >= 2 x max |dp| = {2 * largest:.3g})")
+    assert flipped.size <= 0.01 * len(X), f"float32 changes {flipped.size} of {len(X)} predictions"
