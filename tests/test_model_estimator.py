@@ -214,6 +214,59 @@ def test_sklearn_estimator_checks():
         assert name in passed, f"{name}: {by_name.get(name)}"
 
 
+# The generic checks that fit cannot run on their 1-20-feature data; what they verify is checked here on
+# 96-channel profiles (docs/model.md, "scikit-learn compatibility").
+def test_what_the_generic_fitting_checks_verify_holds_on_sbs96_data():
+    import copy
+    import pickle
+
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y, classes = _data(n_labelled=90, n_unlabelled=30)
+    model = IntegratedNMF(**FAST, mode="semi_supervised")
+    params = copy.deepcopy(model.get_params())
+    model.fit(X, y)
+    # check_dont_overwrite_parameters / check_estimators_overwrite_params: fit leaves the parameters alone
+    assert model.get_params() == params
+    # check_n_features_in, check_n_features_in_after_fitting: set by fit, checked at predict
+    assert model.n_features_in_ == 96
+    with pytest.raises(ValueError, match="96"):
+        model.predict(X[:, :95])
+    # check_dict_unchanged: predicting changes no state
+    state = pickle.dumps(model.__dict__)
+    proba = model.predict_proba(X)
+    model.predict(X), model.transform(X)
+    assert pickle.dumps(model.__dict__) == state
+    # check_classifiers_train: probabilities are a distribution over classes_, predict is their argmax
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    assert proba.shape == (len(X), len(model.classes_))
+    np.testing.assert_array_equal(model.predict(X), model.classes_[proba.argmax(axis=1)])
+    # check_methods_subset_invariance / check_methods_sample_order_invariance: rows do not interact
+    order = np.random.default_rng(0).permutation(len(X))
+    for method in (model.transform, model.predict_proba):
+        whole = method(X)
+        np.testing.assert_allclose(np.vstack([method(X[:7]), method(X[7:])]), whole, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(method(X[order]), whole[order], rtol=1e-12, atol=1e-15)
+    # check_estimators_dtypes: integer and float32 counts give the float64 model
+    for dtype in (np.int64, np.float32):
+        other = clone(model).fit(X.astype(dtype), y)
+        np.testing.assert_array_equal(other.signatures_, model.signatures_)
+    # check_fit_idempotent: fitting the same estimator again gives the same model
+    again = model.fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(again, proba)
+    # check_estimators_pickle: a pickled model predicts the same (our own files use save_model, not pickle)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict_proba(X), proba)
+    # check_pipeline_consistency: in a Pipeline, and through cross-validation with labelled rows only
+    labelled = y != None  # noqa: E711 (object array)
+    pipeline = make_pipeline(FunctionTransformer(), IntegratedNMF(**FAST, mode="supervised"))
+    scores = cross_val_score(pipeline, X[labelled], y[labelled].astype(str), cv=3)
+    chance = np.bincount(classes[labelled]).max() / labelled.sum()
+    assert np.all(scores > chance), f"cross-validated accuracy {scores} is not above the majority class {chance:.2f}"
+
+
 def test_restarts_trained_together_equal_restarts_trained_alone():
     """Batching and compaction do not mix restarts: each equals its own run alone (float64)."""
     from pssnmf.model.training import train_restarts
