@@ -72,7 +72,44 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         Precision of the training updates.  Losses, consensus, refit and NNLS are always float64.
     n_jobs : int or None
         Threads for the training kernels (two share every epoch, each on half of the samples;
-        more also split the restarts); None means 1.  The result does not depend on it.  A workflow running one fit per core should leave it at 1.
+        more also split the restarts); None means 1.  The result does not depend on it.  A workflow
+        running one fit per core should leave it at 1.
+
+    Attributes
+    ----------
+    classes_ : ndarray (O,)
+        The class labels, sorted; the columns of ``predict_proba`` and ``weights_``.
+    n_features_in_ : int
+        96, the SBS96 channels.
+    signatures_ : ndarray (K, 96)
+        The consensus signatures (rows sum to 1): the centroids of the restarts' matched signatures.
+    signature_names_ : list of str
+        "Signature A", "Signature B", ... in the order of ``signatures_``.
+    weights_ : ndarray (K, O)
+        The classifier's weights, refitted with ``signatures_`` fixed and lambda_c = 0 (section 2.1.3).
+    training_exposures_ : ndarray (n_samples, K)
+        Exposures of every row of the X given to ``fit``, by NNLS on ``signatures_``.
+    stability_ : float
+        Mean cosine silhouette of the restarts' signatures in their consensus clusters; NaN when
+        ``n_restarts == 1``.
+    restart_signatures_ : ndarray (n_restarts, K, 96)
+        Every restart's signatures, as trained.
+    restart_clusters_ : ndarray (n_restarts, K)
+        The consensus cluster of each restart's signature (one per cluster and restart).
+    consensus_restart_ : int
+        The restart closest to the consensus; its pseudo-labels and targets are the consensus model's.
+    loss_history_ : list of ndarray
+        Per restart, the loss (eq. 4, plus U.R.) at each convergence check (every 10 epochs).
+    n_epochs_ : ndarray (n_restarts,)
+        Epochs each restart trained.
+    pseudo_labels_ : DataFrame
+        Every pseudo-label of every restart: ``restart, sample`` (row of X), ``label, epoch,
+        probability`` (when given); empty unless ``mode="pseudo_labeling"``.
+    consensus_pseudo_labels_ : DataFrame
+        The rows of ``pseudo_labels_`` of ``consensus_restart_``.
+    pseudo_label_revisions_ : DataFrame
+        Withdrawn pseudo-labels (``revisable_pseudo_labels``): ``restart, sample, label, epoch,
+        revoked_epoch``.
 
     Inputs: X (n_samples, 96) non-negative counts or proportions; every row is divided by its sum
     (an all-zero row is an error).  A DataFrame's columns must be the SBS96 channels in COSMIC
