@@ -67,6 +67,8 @@ def test_hard_inputs_give_clear_errors():
     negative[3, 5] = -1
     with pytest.raises(ValueError, match="X row 3 holds a negative value"):
         IntegratedNMF(**FAST).fit(negative, y)
+    with pytest.raises(ValueError, match="X holds complex values"):
+        IntegratedNMF(**FAST).fit(X + 1j, y)
 
 
 def test_huge_lambda_c_stays_finite():
@@ -210,7 +212,7 @@ def test_sklearn_estimator_checks():
     for name in ("check_no_attributes_set_in_init", "check_get_params_invariance", "check_set_params",
                  "check_parameters_default_constructible", "check_estimator_repr", "check_estimator_cloneable",
                  "check_do_not_raise_errors_in_init_or_set_params", "check_estimators_unfitted",
-                 "check_estimator_sparse_array", "check_estimator_sparse_matrix"):
+                 "check_estimator_sparse_array", "check_estimator_sparse_matrix", "check_complex_data"):
         assert name in passed, f"{name}: {by_name.get(name)}"
 
 
