@@ -269,6 +269,21 @@ def test_what_the_generic_fitting_checks_verify_holds_on_sbs96_data():
     assert np.all(scores > chance), f"cross-validated accuracy {scores} is not above the majority class {chance:.2f}"
 
 
+def test_transform_can_return_a_dataframe_named_by_signature():
+    import pandas as pd
+
+    from pssnmf.channels import SBS96
+
+    X, y, _ = _data()
+    frame = pd.DataFrame(X, columns=list(SBS96), index=[f"tumour{i}" for i in range(len(X))])
+    model = IntegratedNMF(**FAST).fit(frame, y)
+    plain = model.transform(frame)
+    exposures = model.set_output(transform="pandas").transform(frame)
+    assert list(exposures.columns) == model.signature_names_ == ["Signature A", "Signature B", "Signature C", "Signature D"]
+    assert list(exposures.index) == list(frame.index)
+    np.testing.assert_array_equal(exposures.to_numpy(), plain)
+
+
 def test_restarts_trained_together_equal_restarts_trained_alone():
     """Batching and compaction do not mix restarts: each equals its own run alone (float64)."""
     from pssnmf.model.training import train_restarts

@@ -255,6 +255,15 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "signatures_")
         return nnls_exposures(_as_profiles(X), self.signatures_)
 
+    def get_feature_names_out(self, input_features=None):
+        """The names of ``transform``'s columns: ``signature_names_``.
+
+        With it, ``set_output(transform="pandas")`` makes ``transform`` return a DataFrame whose
+        columns are the signatures and whose index is that of a DataFrame X.
+        """
+        check_is_fitted(self, "signature_names_")
+        return np.asarray(self.signature_names_, dtype=object)
+
     def predict_proba(self, X):
         """softmax(E W), (n_samples, O), columns in ``classes_`` order."""
         check_is_fitted(self, "weights_")
