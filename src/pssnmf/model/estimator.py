@@ -305,12 +305,11 @@ def _as_profiles(X):
             raise ValueError("X: the columns must be the 96 SBS96 channels in COSMIC order (pssnmf.channels.SBS96)")
     try:
         raw = np.asarray(X)
-        complex_values = np.iscomplexobj(raw)
-        profiles = None if complex_values else np.array(raw, dtype=np.float64)
+        if np.iscomplexobj(raw):  # a cast to float would drop the imaginary part with only a warning
+            raise ValueError("X holds complex values (Complex data not supported); profiles are real counts")
+        profiles = raw.astype(np.float64)
     except (TypeError, ValueError) as error:
         raise ValueError(f"X must be a numeric (n_samples, 96) array: {error}") from None
-    if complex_values:
-        raise ValueError("X holds complex values (Complex data not supported); profiles are real counts")
     if profiles.ndim == 2 and not np.isfinite(profiles).all():
         row = int(np.flatnonzero(~np.isfinite(profiles).all(axis=1))[0])
         raise ValueError(f"X row {row} holds a NaN or infinite value (Input contains NaN or infinity)")
