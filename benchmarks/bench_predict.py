@@ -114,7 +114,7 @@ def main(argv=None) -> int:
         t_read = _median_time(lambda: read_catalog(catalog), args.repeats)
         command = shutil.which("pssnmf") or str(Path(sys.executable).parent / "pssnmf")
         run = [command, "predict", "--model", str(model_path), "--catalog", str(catalog),
-               "--out", str(folder / "out"), "-q"]
+               "--out", str(folder / "out"), "--overwrite", "-q"]  # the repeats write into one folder
         t_command = _median_time(lambda: subprocess.run(run, check=True), args.repeats)
         startup = [sys.executable, "-c", "import pssnmf.predict, pssnmf.catalog, pssnmf.model"]
         t_startup = _median_time(lambda: subprocess.run(startup, check=True, capture_output=True), args.repeats)

@@ -289,3 +289,84 @@ def test_usage_errors_exit_2(model_file, tmp_path):  # noqa: F811
     result = run_predict("--model", model_file, "--catalog", "x.tsv", "--out", tmp_path / "o", "--min-mutations", "-1")
     assert result.returncode == 2 and "--min-mutations must be >= 0" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+# ---------------------------------------------------------------------------- the output folder
+def test_command_never_overwrites_what_it_did_not_write(model_file, new_tumours, tmp_path):  # noqa: F811
+    catalog = _save_grid(_catalog_text(new_tumours.iloc[:2]), tmp_path / "c.tsv")
+    out = tmp_path / "out"
+    (out / "plots").mkdir(parents=True)
+    (out / "predictions.tsv").write_text("the user's own table\n")
+    (out / "plots" / "notes.txt").write_text("the user's notes\n")
+    result = run_predict("--model", model_file, "--catalog", catalog, "--out", out, "--plots")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"{out}: the output folder is not empty (plots, predictions.tsv)" in result.stderr
+    assert "--overwrite" in result.stderr
+    assert (out / "predictions.tsv").read_text() == "the user's own table\n"
+    assert sorted(p.name for p in out.rglob("*")) == ["notes.txt", "plots", "predictions.tsv"]
+    # A folder holding only someone else's file is refused the same way.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "draft.txt").write_text("x")
+    result = run_predict("--model", model_file, "--catalog", catalog, "--out", other)
+    assert result.returncode == 2 and "draft.txt" in result.stderr
+    assert [p.name for p in other.iterdir()] == ["draft.txt"]
+    # --overwrite replaces the command's own outputs and nothing else.
+    result = run_predict("--model", model_file, "--catalog", catalog, "--out", out, "--plots", "--overwrite")
+    assert result.returncode == 0, result.stderr
+    check_prediction_table(_read_output(out), new_tumours.iloc[:2], load_model(model_file), **TEXT)
+    assert (out / "plots" / "notes.txt").read_text() == "the user's notes\n"
+    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(
+        ["notes.txt", *(f"{s}.png" for s in new_tumours.index[:2])])
+    assert "holds 1 file(s) this run did not write (left as they are), e.g. notes.txt" in result.stderr
+
+
+def test_command_refuses_an_empty_out_name(model_file, new_tumours, tmp_path):  # noqa: F811
+    catalog = _save_grid(_catalog_text(new_tumours.iloc[:2]), tmp_path / "c.tsv")
+    result = subprocess.run([_command(), "predict", "--model", str(model_file), "--catalog", "c.tsv", "--out", ""],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "empty name (--out '')" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [catalog.name]
+
+
+def test_sigterm_during_plots_leaves_nothing_behind(model_file, new_tumours, tmp_path):  # noqa: F811
+    """Killed while drawing the figures: no hidden staging folder, no table, the new folder gone;
+    in a folder of an earlier run (--overwrite), that run's files stay as they were."""
+    import signal
+    import time
+
+    catalog = _save_grid(_catalog_text(new_tumours), tmp_path / "c.tsv")
+    earlier = tmp_path / "earlier"
+    assert run_predict("--model", model_file, "--catalog", _save_grid(_catalog_text(new_tumours.iloc[:1]),
+                       tmp_path / "one.tsv"), "--out", earlier, "--plots").returncode == 0
+    before = {p.relative_to(earlier): p.read_bytes() for p in earlier.rglob("*") if p.is_file()}
+    for out, extra in ((tmp_path / "new", []), (earlier, ["--overwrite"])):
+        process = subprocess.Popen([_command(), "predict", "--model", str(model_file), "--catalog", str(catalog),
+                                    "--out", str(out), "--plots", *extra], stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not list(out.glob(".pssnmf-predict.*/plots/*.png")) and time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        stderr = process.communicate(timeout=60)[1]
+        assert process.returncode == 128 + signal.SIGTERM, stderr
+        assert "stopped by SIGTERM; nothing was written" in stderr and "Traceback" not in stderr
+        if out == earlier:
+            assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+            assert sorted(p.name for p in out.iterdir()) == ["contributions.tsv", "plots", "predictions.tsv"]
+        else:
+            assert not out.exists(), sorted(out.rglob("*"))
+
+
+def test_command_plots_samples_with_very_long_names(model_file, new_tumours, tmp_path):  # noqa: F811
+    """300-character sample IDs (two alike in their first 299): bounded, distinct plot files,
+    and the table keeps the IDs whole."""
+    long = ["S" * 300, "S" * 299 + "T", "a/b"]
+    catalog = _save_grid(_catalog_text(new_tumours.iloc[:3].set_axis(long)), tmp_path / "c.tsv")
+    out = tmp_path / "out"
+    result = run_predict("--model", model_file, "--catalog", catalog, "--out", out, "--plots")
+    assert result.returncode == 0, result.stderr
+    assert list(_read_output(out)["sample"]) == long
+    files = sorted(p.name for p in (out / "plots").iterdir())
+    assert len(files) == 3 and all(len(name) <= 110 for name in files) and "a_b.png" in files

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -223,37 +224,103 @@ def test_predict_catalog_without_out_dir_writes_nothing(model_file, new_tumours,
     check_prediction_table(prediction.table, new_tumours.iloc[:6], read_model(model_file))
 
 
-def test_failed_plotting_leaves_no_output(model_file, new_tumours, tmp_path):
-    """All or nothing: the table is written only after every figure was made."""
+def test_a_failed_figure_never_costs_the_table(model_file, new_tumours, tmp_path, caplog):
+    """The tables are written even where no figure can be drawn; the failures are a warning."""
     model = read_model(model_file)
     prediction = predict_counts(model, new_tumours.iloc[:3])
     out = tmp_path / "out"
-    # 95 counts per sample: the figure refuses them after the first table was staged.
-    with pytest.raises(ValueError, match="expected 96 SBS96 counts"):
+    # 95 counts per sample: every figure refuses them.
+    with caplog.at_level("WARNING", logger="pssnmf.predict"):
         write_prediction(prediction, new_tumours.iloc[:3, :95], out, plots=True)
-    assert not out.exists()
-    # Into an existing folder: it stays, holding nothing new.
-    out.mkdir()
-    (out / "mine.txt").write_text("kept")
-    with pytest.raises(ValueError):
-        write_prediction(prediction, new_tumours.iloc[:3, :95], out, plots=True)
-    assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
+    assert "3 of 3 figure(s) could not be drawn" in caplog.text and "expected 96 SBS96 counts" in caplog.text
+    assert sorted(p.name for p in out.iterdir()) == ["contributions.tsv", "plots", "predictions.tsv"]
+    assert list((out / "plots").iterdir()) == []
+    check_prediction_table(pd.read_csv(out / "predictions.tsv", sep="\t", dtype={"sample": str}),
+                           new_tumours.iloc[:3], model, rtol=1e-7, atol=1e-8)
 
 
-def test_rerun_replaces_plots(model_file, new_tumours, tmp_path):
+def test_a_failure_takes_back_every_file_and_restores_what_it_replaced(model_file, new_tumours, tmp_path,
+                                                                      monkeypatch):
+    """All or nothing: a failure after some files were moved into place undoes the moves."""
+    import pssnmf.predict as predict_module
+
     model = read_model(model_file)
     out = tmp_path / "out"
     write_prediction(predict_counts(model, new_tumours.iloc[:2]), new_tumours.iloc[:2], out, plots=True)
-    write_prediction(predict_counts(model, new_tumours.iloc[2:3]), new_tumours.iloc[2:3], out, plots=True)
-    assert sorted(p.name for p in (out / "plots").iterdir()) == [f"{new_tumours.index[2]}.png"]
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    real_replace = os.replace
+
+    def fail_on_the_table(source, target):  # the new table's move into place; not the restoring one
+        if Path(source).name == "predictions.tsv" and Path(source).parent.name.startswith(".pssnmf-predict."):
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)
+
+    monkeypatch.setattr(predict_module.os, "replace", fail_on_the_table)
+    with pytest.raises(OSError, match="No space left"):
+        write_prediction(predict_counts(model, new_tumours.iloc[1:4]), new_tumours.iloc[1:4], out, plots=True,
+                         overwrite=True)
+    monkeypatch.undo()
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # the replaced figure and contributions.tsv are back, the new ones gone
     assert sorted(p.name for p in out.iterdir()) == ["contributions.tsv", "plots", "predictions.tsv"]
+    # Into a new folder: the folder goes too.
+    monkeypatch.setattr(predict_module.os, "replace", fail_on_the_table)
+    with pytest.raises(OSError):
+        write_prediction(predict_counts(model, new_tumours.iloc[:2]), new_tumours.iloc[:2], tmp_path / "new",
+                         plots=True)
+    assert not (tmp_path / "new").exists()
+
+
+def test_rerun_needs_overwrite_and_never_removes_foreign_files(model_file, new_tumours, tmp_path, caplog):
+    model = read_model(model_file)
+    out = tmp_path / "out"
+    first, second = new_tumours.iloc[:2], new_tumours.iloc[2:3]
+    write_prediction(predict_counts(model, first), first, out, plots=True)
+    (out / "plots" / "notes.txt").write_text("mine")
+    (out / "mine.tsv").write_text("mine")
+    table = (out / "predictions.tsv").read_bytes()
+    with pytest.raises(ValueError, match=r"out: the output folder is not empty .*--overwrite"):
+        write_prediction(predict_counts(model, second), second, out, plots=True)
+    assert (out / "predictions.tsv").read_bytes() == table
+    with caplog.at_level("WARNING", logger="pssnmf.predict"):
+        write_prediction(predict_counts(model, second), second, out, plots=True, overwrite=True)
+    assert (out / "predictions.tsv").read_bytes() != table
+    assert (out / "plots" / "notes.txt").read_text() == "mine" and (out / "mine.tsv").read_text() == "mine"
+    # The figures of the first run's samples are not this run's: left, and said.
+    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(
+        [f"{s}.png" for s in new_tumours.index[:3]] + ["notes.txt"])
+    assert "holds 3 file(s) this run did not write (left as they are)" in caplog.text
+
+
+def test_out_dir_must_be_a_name_and_a_folder(model_file, new_tumours, tmp_path, monkeypatch):
+    prediction = predict_counts(read_model(model_file), new_tumours.iloc[:1])
+    monkeypatch.chdir(tmp_path)  # where "" would write
+    with pytest.raises(ValueError, match="empty name"):
+        write_prediction(prediction, new_tumours.iloc[:1], "")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="file: not a folder"):
+        write_prediction(prediction, new_tumours.iloc[:1], tmp_path / "file")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "plots").write_text("x")
+    with pytest.raises(ValueError, match="plots: not a folder"):
+        write_prediction(prediction, new_tumours.iloc[:1], tmp_path / "out", plots=True, overwrite=True)
+    assert (tmp_path / "out" / "plots").read_text() == "x"
 
 
 def test_plot_file_names_are_distinct_and_safe():
-    names = plot_file_names(["a/b", "a_b", "A_B", "..", "TCGA-AB-1234-01", ""])
+    names = plot_file_names(["a/b", "a_b", "A_B", "..", "TCGA-AB-1234-01", "", "é"])
     assert len({n.lower() for n in names}) == len(names)
-    assert all("/" not in n and not n.startswith(".") for n in names)
+    assert all("/" not in n and not n.startswith(".") and n.isascii() for n in names)
     assert names[0] == "a_b.png" and names[4] == "TCGA-AB-1234-01.png"
+
+
+def test_plot_file_names_of_long_ids_are_bounded_and_distinct():
+    long = "T" * 300
+    names = plot_file_names([long, long + "x", long.lower(), "é" * 200])
+    assert len({n.lower() for n in names}) == 4
+    assert all(len(n.encode()) <= 110 for n in names)
+    assert names == plot_file_names([long, long + "x", long.lower(), "é" * 200])  # the same every run
 
 
 def test_read_model_refuses_a_flipped_byte(model_file, tmp_path):

@@ -7,20 +7,33 @@ Writes DIR/predictions.tsv and DIR/contributions.tsv (columns described in
 :mod:`pssnmf.predict`) and, with ``--plots``, one PNG per sample in DIR/plots.  Progress and
 errors go to stderr.
 
+DIR must be new or empty; ``--overwrite`` lets the command replace its own outputs there
+(predictions.tsv, contributions.tsv, this run's figures), never anything else.
+
 Exit status: 0 on success; 2 on bad input (a usage error, or a model or catalog that
 cannot be used: the message names the file and what was expected), with nothing
-written; 1 on an unexpected failure (a bug: the traceback is printed).
+written; 128 + the signal's number when stopped by SIGTERM, SIGHUP or SIGINT, with
+nothing written; 1 on an unexpected failure (a bug: the traceback is printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 from pssnmf import __version__
 
 EXIT_BAD_INPUT = 2
+
+
+class _Stopped(BaseException):
+    """A stop signal, raised where the program is so that half-written output is taken back."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--maf", help="MAF of single-base substitutions (needs --fasta unless it has a CONTEXT column)")
     p.add_argument("--fasta", help="reference FASTA for --maf (a .fai index is used, or written, beside it)")
     p.add_argument("--out", required=True,
-                   help="output folder (created); predictions.tsv and contributions.tsv are written there")
+                   help="output folder, new or empty (created); predictions.tsv and contributions.tsv are "
+                        "written there")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into a folder that is not empty: replace predictions.tsv, contributions.tsv and "
+                        "the figures of this run's samples there; nothing else is touched")
     p.add_argument("--plots", action="store_true",
                    help="also write one PNG per sample into OUT/plots (SBS96 profile, exposures, contributions, "
                         "probabilities with intervals)")
@@ -86,8 +103,31 @@ def main(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
     )
     if args.command == "predict":
-        return _predict(args)
+        return _stoppable(_predict, args)
     return EXIT_BAD_INPUT  # pragma: no cover - argparse enforces a command
+
+
+def _stoppable(command, args) -> int:
+    """``command(args)`` with SIGTERM, SIGHUP and SIGINT raised as :class:`_Stopped`.
+
+    Python's default for SIGTERM ends the process at once, skipping the clean-up that
+    takes back a half-written output (:func:`pssnmf.predict.write_prediction`).
+    """
+
+    def stop(signum, frame):
+        raise _Stopped(signum)
+
+    stops = [s for s in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, s)]
+    previous = {name: signal.signal(getattr(signal, name), stop) for name in stops}
+    try:
+        return command(args)
+    except _Stopped as stopped:
+        print(f"pssnmf {args.command}: stopped by {signal.Signals(stopped.signum).name}; nothing was written",
+              file=sys.stderr)
+        return 128 + stopped.signum
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 def _predict(args) -> int:
@@ -108,11 +148,11 @@ def _predict(args) -> int:
             "random_state": args.seed,
         }
         if args.maf:
-            predict.predict_maf(args.model, args.maf, args.out, fasta=args.fasta,
-                                min_mutations=min_mutations, plots=args.plots, **options)
+            predict.predict_maf(args.model, args.maf, args.out, fasta=args.fasta, min_mutations=min_mutations,
+                                plots=args.plots, overwrite=args.overwrite, **options)
         else:
-            predict.predict_catalog(args.model, args.catalog, args.out,
-                                    min_mutations=min_mutations, plots=args.plots, **options)
+            predict.predict_catalog(args.model, args.catalog, args.out, min_mutations=min_mutations,
+                                    plots=args.plots, overwrite=args.overwrite, **options)
     except (ValueError, OSError) as err:
         # ValueError covers CatalogError, MafError and the model file's errors; OSError a file
         # that is missing, a folder, or unreadable.  All name the file.

@@ -72,6 +72,7 @@ Nothing is written unless every step succeeded (see :func:`write_prediction`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
@@ -405,6 +406,7 @@ def predict_catalog(
     *,
     min_mutations: int = MIN_MUTATIONS,
     plots: bool = False,
+    overwrite: bool = False,
     **options,
 ) -> Prediction:
     """Read a model and an SBS96 catalog; write ``predictions.tsv``, ``contributions.tsv`` (and
@@ -412,11 +414,15 @@ def predict_catalog(
 
     The catalog is read by :func:`pssnmf.catalog.read_catalog` (SigProfiler layout or
     samples as rows, tab or comma separated; the layout found is logged).  ``out_dir=None``
-    writes nothing and only returns the prediction.  ``options``: ``scale``, ``n_resamples``,
-    ``level``, ``max_interval_width``, ``random_state`` of :func:`predict_counts`.
+    writes nothing and only returns the prediction; ``out_dir`` must be new or empty unless
+    ``overwrite`` (:func:`check_out_dir`, checked before anything is read).  ``options``:
+    ``scale``, ``n_resamples``, ``level``, ``max_interval_width``, ``random_state`` of
+    :func:`predict_counts`.
     """
     from pssnmf.catalog import read_catalog
 
+    if out_dir is not None:
+        check_out_dir(out_dir, overwrite=overwrite)
     _check_model_path(model_path)
     # The catalog before the model: reading a catalog of thousands of samples takes about
     # as long as importing the model library, and a bad catalog is the likelier mistake.
@@ -430,7 +436,7 @@ def predict_catalog(
     _log_model(model_path, model)
     prediction = predict_counts(model, counts, min_mutations=min_mutations, source=str(catalog_path), **options)
     if out_dir is not None:
-        write_prediction(prediction, counts, out_dir, plots=plots)
+        write_prediction(prediction, counts, out_dir, plots=plots, overwrite=overwrite)
     return prediction
 
 
@@ -442,6 +448,7 @@ def predict_maf(
     fasta: str | os.PathLike | None = None,
     min_mutations: int = MIN_MUTATIONS,
     plots: bool = False,
+    overwrite: bool = False,
     **options,
 ) -> Prediction:
     """As :func:`predict_catalog`, from a MAF: each sample's SBS96 counts by
@@ -449,6 +456,8 @@ def predict_maf(
     from ``fasta``); samples are the ``Tumor_Sample_Barcode`` values."""
     from pssnmf.data.maf import convert_maf
 
+    if out_dir is not None:
+        check_out_dir(out_dir, overwrite=overwrite)
     # The model first: converting a large MAF takes minutes, loading a model seconds.
     model = read_model(model_path)
     _log_model(model_path, model)
@@ -462,7 +471,7 @@ def predict_maf(
                          f"(rows skipped: {skipped}); expected a MAF of SNPs with a CONTEXT column or --fasta")
     prediction = predict_counts(model, counts, min_mutations=min_mutations, source=str(maf_path), **options)
     if out_dir is not None:
-        write_prediction(prediction, counts, out_dir, plots=plots)
+        write_prediction(prediction, counts, out_dir, plots=plots, overwrite=overwrite)
     return prediction
 
 
@@ -472,19 +481,73 @@ def _log_model(path, model) -> None:
              getattr(model, "library_version_", "?"))
 
 
-def write_prediction(prediction: Prediction, counts: pd.DataFrame, out_dir: str | os.PathLike,
-                     *, plots: bool = False) -> None:
-    """Write ``OUT/predictions.tsv``, ``OUT/contributions.tsv`` and, with ``plots``,
-    ``OUT/plots/<sample>.png``, all or nothing.
+OUTPUT_NAMES = ("predictions.tsv", "contributions.tsv", "plots")
+"""What :func:`write_prediction` writes into ``out_dir`` (``plots`` only with ``plots=True``)."""
 
-    Everything is made in a staging folder inside ``out_dir`` first, then moved into place
-    (the table last); on any failure the staging folder is removed, and so is ``out_dir``
-    itself where this call created it and it is still empty.
+MAX_PLOT_NAME = 100
+"""Longest plot file stem: sample IDs can be any length, file names cannot (255 bytes)."""
+
+
+def check_out_dir(out_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """``out_dir`` as a Path, or a ValueError saying why predictions may not be written there.
+
+    A new or empty folder is always fine.  A folder holding anything (the user's files, or the
+    outputs of an earlier run) is refused unless ``overwrite``: then the files named in
+    :data:`OUTPUT_NAMES`, and in ``plots/`` the figures of this run's samples, are replaced,
+    and nothing else is touched.
     """
+    if str(out_dir).strip() == "":
+        raise ValueError("the output folder is an empty name (--out ''); expected a folder to write "
+                         "predictions.tsv into, e.g. --out predictions")
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out}: not a folder; expected a new or empty folder for the predictions (--out)")
+    if out.is_dir():
+        if not overwrite:
+            present = sorted(p.name for p in out.iterdir())
+            if present:
+                listed = ", ".join(present[:5]) + (f" and {len(present) - 5} more" if len(present) > 5 else "")
+                raise ValueError(
+                    f"{out}: the output folder is not empty ({listed}); expected a new or empty folder, or "
+                    "--overwrite (overwrite=True) to replace predictions.tsv, contributions.tsv and this run's "
+                    "figures in plots/ there (nothing else is touched)")
+        plots_dir = out / "plots"
+        if (plots_dir.exists() or plots_dir.is_symlink()) and not plots_dir.is_dir():
+            raise ValueError(f"{plots_dir}: not a folder; pssnmf writes its figures there")
+    return out
+
+
+def write_prediction(prediction: Prediction, counts: pd.DataFrame, out_dir: str | os.PathLike,
+                     *, plots: bool = False, overwrite: bool = False) -> None:
+    """Write ``OUT/predictions.tsv``, ``OUT/contributions.tsv`` and, with ``plots``,
+    ``OUT/plots/<sample>.png`` (names from :func:`plot_file_names`), all or nothing.
+
+    ``out_dir`` must be new or empty unless ``overwrite`` (:func:`check_out_dir`); no file
+    pssnmf did not write is ever removed.  Everything is made in a staging folder inside
+    ``out_dir`` first, then moved into place, the table last; on any failure (a signal
+    included, where the caller turns it into an exception as ``pssnmf predict`` does) every
+    file moved is taken back, every file replaced is restored, the staging folder is
+    removed, and so is ``out_dir`` where this call created it.  A figure that cannot be
+    drawn is a warning: the table and the other figures are written.
+    """
+    out = check_out_dir(out_dir, overwrite=overwrite)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".pssnmf-predict.", dir=out))
+    moved: list[tuple[Path, Path | None]] = []  # (target, where the file it replaced waits)
+    plots_dir = out / "plots"
+    plots_created = plots and not plots_dir.is_dir()
+
+    def put(source: Path, target: Path) -> None:
+        backup = None
+        if target.exists():
+            backup = staging / "replaced" / str(len(moved))
+            backup.parent.mkdir(exist_ok=True)
+            os.replace(target, backup)
+        moved.append((target, backup))
+        os.replace(source, target)
+
+    failed: list[str] = []
     try:
         table_tmp = staging / "predictions.tsv"
         prediction.table.to_csv(table_tmp, sep="\t", index=False, float_format="%.8g", lineterminator="\n")
@@ -493,41 +556,61 @@ def write_prediction(prediction: Prediction, counts: pd.DataFrame, out_dir: str 
             prediction.contributions.to_csv(contributions_tmp, sep="\t", index=False, float_format="%.8g",
                                             lineterminator="\n")
         if plots:
-            _render_plots(prediction, counts, staging / "plots")
-            final = out / "plots"
-            if final.exists():
-                old = staging / "old-plots"
-                os.replace(final, old)
-            os.replace(staging / "plots", final)
+            failed = _render_plots(prediction, counts, staging / "plots")
+            plots_dir.mkdir(exist_ok=True)
+            for figure in sorted((staging / "plots").iterdir()):
+                put(figure, plots_dir / figure.name)
         if prediction.contributions is not None:
-            os.replace(contributions_tmp, out / "contributions.tsv")
-        os.replace(table_tmp, out / "predictions.tsv")
+            put(contributions_tmp, out / "contributions.tsv")
+        put(table_tmp, out / "predictions.tsv")
     except BaseException:
-        if created:
-            shutil.rmtree(staging, ignore_errors=True)
-            try:
-                out.rmdir()
-            except OSError:
-                pass
+        for target, backup in reversed(moved):
+            if backup is None:
+                target.unlink(missing_ok=True)
+            else:
+                os.replace(backup, target)
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder, made in ((plots_dir, plots_created), (out, created)):
+            if made:
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if not plots and (out / "plots").exists():
-        log.warning("%s holds figures of an earlier run (no --plots this time)", out / "plots")
+    if failed:
+        log.warning("%d of %d figure(s) could not be drawn (%s); the tables are complete", len(failed),
+                    len(prediction.table), "; ".join(failed[:3]) + (" ..." if len(failed) > 3 else ""))
+    if plots_dir.is_dir():
+        written = set(plot_file_names(prediction.table["sample"])) if plots else set()
+        others = [p.name for p in plots_dir.iterdir() if p.name not in written]
+        if others:
+            log.warning("%s holds %d file(s) this run did not write (left as they are), e.g. %s", plots_dir,
+                        len(others), ", ".join(sorted(others)[:3]))
     n_low = int(prediction.table["low_count"].sum())
     reasons = prediction.table["undetermined_reason"].value_counts() if "undetermined_reason" in prediction.table \
         else pd.Series(dtype=int)
     log.info("wrote %s: %d samples (%d flagged low_count; undetermined: %d for few mutations, %d for a wide "
              "interval)%s", out / "predictions.tsv", len(prediction.table), n_low,
              int(reasons.get("few mutations", 0)), int(reasons.get("wide interval", 0)),
-             f"; one figure per sample in {out / 'plots'}" if plots else "")
+             f"; one figure per sample in {plots_dir}" if plots else "")
 
 
 def plot_file_names(samples) -> list[str]:
-    """One distinct, file-system-safe PNG name per sample ID (case-insensitively distinct)."""
+    """One distinct, file-system-safe PNG name per sample ID (case-insensitively distinct).
+
+    Characters other than ASCII letters, digits, ``-``, ``_`` and ``.`` become ``_``; a stem
+    longer than :data:`MAX_PLOT_NAME` is cut and ends in a hash of the whole ID, so two long
+    IDs that share their beginning still get two files.
+    """
     names, taken = [], set()
     for sample in samples:
-        stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in str(sample)).lstrip(".") or "sample"
+        text = str(sample)
+        stem = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_." else "_" for ch in text).lstrip(".")
+        stem = stem or "sample"
+        if len(stem) > MAX_PLOT_NAME:
+            stem = f"{stem[:MAX_PLOT_NAME - 17]}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
         candidate, n = stem, 1
         while candidate.lower() in taken:
             n += 1
@@ -537,8 +620,11 @@ def plot_file_names(samples) -> list[str]:
     return names
 
 
-def _render_plots(prediction: Prediction, counts: pd.DataFrame, folder: Path) -> None:
-    """One figure per sample (:func:`pssnmf.plots.sample.sample_figure`) into ``folder``."""
+def _render_plots(prediction: Prediction, counts: pd.DataFrame, folder: Path) -> list[str]:
+    """One figure per sample (:func:`pssnmf.plots.sample.sample_figure`) into ``folder``.
+
+    Returns ``"sample: reason"`` for each figure that could not be drawn or saved.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -549,22 +635,34 @@ def _render_plots(prediction: Prediction, counts: pd.DataFrame, folder: Path) ->
     probability_columns = [f"probability_{_column_name(c)}" for c in prediction.classes]
     exposure_columns = [f"exposure_{_column_name(n)}" for n in prediction.signature_names]
     values = counts.to_numpy(dtype=float)
+    failed = []
     for i, file_name in enumerate(plot_file_names(table["sample"])):
         row = table.iloc[i]
-        fig = sample_figure(
-            sample=str(row["sample"]),
-            counts=values[i],
-            exposures=row[exposure_columns].to_numpy(dtype=float),
-            signature_names=prediction.signature_names,
-            probabilities={c: float(row[p]) for c, p in zip(prediction.classes, probability_columns)},
-            note=(f"predicted {row['predicted']} (p {row['max_probability']:.2f}), reconstruction cosine "
-                  f"{row['reconstruction_cosine']:.2f}" + (", LOW COUNT" if row["low_count"] else "")
-                  + ("" if row.get("call", row["predicted"]) == row["predicted"]
-                     else f"; call: UNDETERMINED ({row['undetermined_reason']})")),
-            contributions=row[[f"contribution_{_column_name(n)}" for n in prediction.signature_names]].to_numpy(
-                dtype=float),
-            intervals=({c: (float(row[f"lower_{_column_name(c)}"]), float(row[f"upper_{_column_name(c)}"]))
-                        for c in prediction.classes} if f"lower_{_column_name(prediction.classes[0])}" in row
-                       else None),
-        )
-        fig.savefig(folder / file_name, dpi=100)
+        try:
+            _draw_sample(sample_figure, prediction, row, values[i], probability_columns, exposure_columns,
+                         folder / file_name)
+        except Exception as err:  # noqa: BLE001 - one figure never costs the table (write_prediction)
+            (folder / file_name).unlink(missing_ok=True)
+            failed.append(f"{str(row['sample'])[:60]!r}: {err}")
+    return failed
+
+
+def _draw_sample(sample_figure, prediction: Prediction, row: pd.Series, counts: np.ndarray,
+                 probability_columns: list[str], exposure_columns: list[str], path: Path) -> None:
+    fig = sample_figure(
+        sample=str(row["sample"]),
+        counts=counts,
+        exposures=row[exposure_columns].to_numpy(dtype=float),
+        signature_names=prediction.signature_names,
+        probabilities={c: float(row[p]) for c, p in zip(prediction.classes, probability_columns)},
+        note=(f"predicted {row['predicted']} (p {row['max_probability']:.2f}), reconstruction cosine "
+              f"{row['reconstruction_cosine']:.2f}" + (", LOW COUNT" if row["low_count"] else "")
+              + ("" if row.get("call", row["predicted"]) == row["predicted"]
+                 else f"; call: UNDETERMINED ({row['undetermined_reason']})")),
+        contributions=row[[f"contribution_{_column_name(n)}" for n in prediction.signature_names]].to_numpy(
+            dtype=float),
+        intervals=({c: (float(row[f"lower_{_column_name(c)}"]), float(row[f"upper_{_column_name(c)}"]))
+                    for c in prediction.classes} if f"lower_{_column_name(prediction.classes[0])}" in row
+                   else None),
+    )
+    fig.savefig(path, dpi=100)
