@@ -223,7 +223,9 @@ class _OnModelScale:
     """
 
     def __init__(self, model, source_scale: str | None, target_scale: str | None, ratio):
-        self.model, self.classes_ = model, model.classes_
+        # Classes by name, as the table writes them: a model trained on integer labels has
+        # integer classes_, and the resampling's calls must compare equal to the table's.
+        self.model, self.classes_ = model, np.asarray([str(c) for c in model.classes_], dtype=object)
         self.source_scale, self.target_scale, self.ratio = source_scale, target_scale, ratio
 
     def convert(self, values: np.ndarray) -> np.ndarray:

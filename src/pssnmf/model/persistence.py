@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -26,6 +27,10 @@ FORMAT_VERSION = 1
 _PARAMS = ("n_signatures", "mode", "unlabeled_regularization", "ur_weight", "confidence_threshold",
            "pseudo_label_vote", "soft_pseudo_labels", "revisable_pseudo_labels", "lambda_c", "lambda_l2",
            "mu_w", "n_restarts", "tol", "min_epochs", "max_epochs", "random_state", "dtype")
+
+_PARAMS_ADDED_LATER = ("ur_weight", "pseudo_label_vote", "soft_pseudo_labels", "revisable_pseudo_labels")
+"""Parameters that files of the first format-1 version lack: they load with the estimator's
+defaults, which are what that version did."""
 
 _REVISION_COLUMNS = ["restart", "sample", "label", "epoch", "revoked_epoch"]
 
@@ -95,77 +100,204 @@ def save_model(model, path, metadata=None):
         raise
 
 
-def load_model(path):
-    """Read a model written by :func:`save_model`.  Raises ValueError naming the file and the problem."""
-    path = Path(path)
+MAX_MODEL_BYTES = 256 * 2**20
+"""Most bytes the arrays of one model file may inflate to.  The largest real model (K = 20,
+10 restarts, 10,000 training rows, 5,000 epochs) holds about 6 MB; the limit stops a damaged or
+crafted file from filling the memory before anything was checked."""
+
+_ARRAYS = {  # name -> (dtype kinds, ndim) of what save_model writes
+    "metadata_json": ("U", 0), "signatures": ("f", 2), "weights": ("f", 2), "restart_signatures": ("f", 3),
+    "restart_clusters": ("iu", 2), "training_exposures": ("f", 2), "loss_history": ("f", 2),
+    "n_epochs": ("iu", 1), "pseudo_restart": ("iu", 1), "pseudo_sample": ("iu", 1), "pseudo_epoch": ("iu", 1),
+    "pseudo_probability": ("f", 1),
+}
+_ENTRIES = ("format", "format_version", "library_version", "params", "classes", "signature_names", "channels",
+            "stability", "consensus_restart", "pseudo_label_labels", "pseudo_label_revisions", "metadata")
+_ENTRIES_ADDED_LATER = ("pseudo_label_revisions",)
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a model file, each checked against what :func:`save_model` writes before
+    it is inflated or parsed.  Any damage is a ValueError naming the file and the entry."""
+
+    def refuse(problem: str) -> ValueError:
+        return ValueError(f"{path}: not a readable pssnmf model file ({problem})")
+
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
+        archive = zipfile.ZipFile(path)
     except FileNotFoundError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise ValueError(f"{path}: not a readable pssnmf model file ({error})") from None
-    if "metadata_json" not in arrays:
-        raise ValueError(f"{path}: not a pssnmf model file (no metadata_json entry)")
+    except Exception as error:  # noqa: BLE001 - whatever a damaged zip raises, the file is refused
+        raise refuse(f"{type(error).__name__}: {error}") from None
+    with archive:
+        members = archive.infolist()
+        names = [member.filename for member in members]
+        expected = sorted(f"{name}.npy" for name in _ARRAYS)
+        if sorted(names) != expected:
+            unexpected = sorted(set(names) - set(expected)) or [n for n in names if names.count(n) > 1]
+            raise refuse(f"entries {sorted(set(expected) - set(names))} missing, {unexpected} unexpected; "
+                         "expected exactly the arrays save_model writes")
+        total = sum(member.file_size for member in members)
+        if total > MAX_MODEL_BYTES:
+            raise refuse(f"its entries would inflate to {total:,} bytes; a model file holds at most "
+                         f"{MAX_MODEL_BYTES:,}")
+        arrays = {}
+        for member in members:
+            name = member.filename[: -len(".npy")]
+            try:
+                if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or member.flag_bits & 1:
+                    raise ValueError(f"compression method {member.compress_type} or encryption")
+                buffer = io.BytesIO(archive.read(member))
+                version = np.lib.format.read_magic(buffer)
+                if version not in ((1, 0), (2, 0)):
+                    raise ValueError(f".npy format version {version}")
+                shape, fortran, dtype = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                         else np.lib.format.read_array_header_2_0)(buffer)
+                kinds, ndim = _ARRAYS[name]
+                if dtype.hasobject or dtype.kind not in kinds or len(shape) != ndim:
+                    raise ValueError(f"dtype {dtype} with {len(shape)} dimensions, expected kind {kinds!r} "
+                                     f"with {ndim}")
+                if int(np.prod(shape, dtype=object)) * dtype.itemsize != member.file_size - buffer.tell():
+                    raise ValueError(f"shape {shape} does not fit its {member.file_size} bytes")
+                buffer.seek(0)
+                arrays[name] = np.load(buffer, allow_pickle=False)
+            except Exception as error:  # noqa: BLE001 - zlib, tokenize, NotImplementedError ...: all damage
+                raise refuse(f"entry {member.filename}: {type(error).__name__}: {error}") from None
+    return arrays
+
+
+def _metadata(path: Path, text: str) -> dict:
+    """The JSON metadata entry as a dict of the entries :func:`save_model` writes."""
     try:
-        info = json.loads(str(arrays["metadata_json"]))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: corrupt metadata ({error})") from None
+        info = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise ValueError(f"{path}: corrupt metadata ({type(error).__name__}: {str(error)[:200]})") from None
+    if not isinstance(info, dict):
+        raise ValueError(f"{path}: corrupt metadata (a JSON {type(info).__name__}, expected an object)")
     if info.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a pssnmf model file (format {info.get('format')!r})")
+        raise ValueError(f"{path}: not a pssnmf model file (format {repr(info.get('format'))[:80]})")
     if info.get("format_version") != FORMAT_VERSION:
         raise ValueError(
-            f"{path}: model file format version {info.get('format_version')!r}; this library "
+            f"{path}: model file format version {repr(info.get('format_version'))[:80]}; this library "
             f"(pssnmf {pssnmf.__version__}) reads version {FORMAT_VERSION}"
         )
     if info.get("channels") != list(SBS96):
         raise ValueError(f"{path}: the model's channel labels are not the SBS96 channels in COSMIC order")
-    required = ("signatures", "weights", "restart_signatures", "restart_clusters", "training_exposures",
-                "loss_history", "n_epochs", "pseudo_restart", "pseudo_sample", "pseudo_epoch", "pseudo_probability")
-    missing = [name for name in required if name not in arrays]
-    if missing:
-        raise ValueError(f"{path}: missing arrays {missing}")
-    params = info["params"]
-    n_signatures, n_classes = params["n_signatures"], len(info["classes"])
-    expected = {
-        "signatures": (n_signatures, len(SBS96)),
-        "weights": (n_signatures, n_classes),
-        "restart_signatures": (params["n_restarts"], n_signatures, len(SBS96)),
-        "restart_clusters": (params["n_restarts"], n_signatures),
-        "n_epochs": (params["n_restarts"],),
-    }
-    for name, shape in expected.items():
-        if arrays[name].shape != shape:
-            raise ValueError(f"{path}: array {name} has shape {arrays[name].shape}, expected {shape}")
-    if arrays["training_exposures"].ndim != 2 or arrays["training_exposures"].shape[1] != n_signatures:
-        raise ValueError(f"{path}: array training_exposures has shape {arrays['training_exposures'].shape}, "
-                         f"expected (n_samples, {n_signatures})")
+    missing = [name for name in _ENTRIES if name not in info and name not in _ENTRIES_ADDED_LATER]
+    unknown = sorted(set(info) - set(_ENTRIES))
+    if missing or unknown:
+        raise ValueError(f"{path}: corrupt model metadata (entries {missing} missing, {unknown} unknown)")
+    info.setdefault("pseudo_label_revisions", [])
+    return info
 
+
+def _check(path: Path, ok: bool, field: str, expected: str) -> None:
+    if not ok:
+        raise ValueError(f"{path}: corrupt model file: {field}: expected {expected}")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and math.isfinite(value)
+
+
+def _checked_model(path: Path, info: dict, arrays: dict[str, np.ndarray]) -> IntegratedNMF:
+    """An :class:`IntegratedNMF` of what the file holds, every field checked first."""
+    params = info["params"]
+    _check(path, isinstance(params, dict) and set(params) <= set(_PARAMS)
+           and set(_PARAMS) - set(params) <= set(_PARAMS_ADDED_LATER), "params",
+           f"an object of {', '.join(_PARAMS)}")
     model = IntegratedNMF(**params)
-    model.classes_ = np.asarray(info["classes"])
+    try:
+        model._validate_params()
+    except ValueError as error:
+        raise ValueError(f"{path}: corrupt model file: params: {error}") from None
+    classes = info["classes"]
+    kinds = {type(c) for c in classes} if isinstance(classes, list) else set()
+    _check(path, isinstance(classes, list) and len(classes) >= 2 and (kinds <= {str} or kinds <= {bool}
+           or (kinds <= {int, float} and all(_is_number(c) for c in classes))), "classes",
+           "a list of at least 2 class names, all text or all numbers")
+    _check(path, len({str(c) for c in classes}) == len(classes) == len(set(classes)), "classes",
+           f"distinct class names; got {[str(c)[:40] for c in classes][:10]}")
+    k, o, r = params["n_signatures"], len(classes), params["n_restarts"]
+    names = info["signature_names"]
+    _check(path, isinstance(names, list) and len(names) == k and all(isinstance(n, str) for n in names)
+           and len(set(names)) == k, "signature_names", f"{k} distinct names")
+    n_train = arrays["training_exposures"].shape[0]
+    n_pseudo = arrays["pseudo_probability"].shape[0]
+    shapes = {"signatures": (k, 96), "weights": (k, o), "restart_signatures": (r, k, 96), "restart_clusters": (r, k),
+              "training_exposures": (n_train, k), "loss_history": (r, arrays["loss_history"].shape[1]),
+              "n_epochs": (r,), "pseudo_restart": (n_pseudo,), "pseudo_sample": (n_pseudo,),
+              "pseudo_epoch": (n_pseudo,)}
+    for name, shape in shapes.items():
+        _check(path, arrays[name].shape == shape, f"array {name}",
+               f"shape {shape} (from n_signatures, n_restarts and the classes); got {arrays[name].shape}")
+    signatures = arrays["signatures"]
+    _check(path, bool(np.isfinite(signatures).all() and (signatures >= 0).all()
+                      and np.allclose(signatures.sum(axis=1), 1.0, rtol=0, atol=1e-4)), "array signatures",
+           "finite, non-negative rows that each sum to 1")
+    for name in ("restart_signatures", "training_exposures"):
+        _check(path, bool(np.isfinite(arrays[name]).all() and (arrays[name] >= 0).all()), f"array {name}",
+               "finite non-negative values")
+    _check(path, bool(np.isfinite(arrays["weights"]).all()), "array weights", "finite values")
+    _check(path, not np.isinf(arrays["loss_history"]).any(), "array loss_history", "finite values (NaN padding)")
+    _check(path, bool(((arrays["restart_clusters"] >= 0) & (arrays["restart_clusters"] < k)).all()),
+           "array restart_clusters", f"signature indices in [0, {k})")
+    for name, high in (("n_epochs", None), ("pseudo_epoch", None), ("pseudo_restart", r), ("pseudo_sample", n_train)):
+        _check(path, bool((arrays[name] >= 0).all() and (high is None or (arrays[name] < high).all())),
+               f"array {name}", "non-negative indices" + ("" if high is None else f" below {high}"))
+    probability = arrays["pseudo_probability"]
+    _check(path, bool(((probability >= 0) & (probability <= 1)).all()), "array pseudo_probability",
+           "probabilities in [0, 1]")
+    labels, revisions = info["pseudo_label_labels"], info["pseudo_label_revisions"]
+    _check(path, isinstance(labels, list) and len(labels) == n_pseudo, "pseudo_label_labels",
+           f"a list of {n_pseudo} labels")
+    _check(path, isinstance(revisions, list) and all(isinstance(row, list) and len(row) == len(_REVISION_COLUMNS)
+                                                     for row in revisions), "pseudo_label_revisions",
+           f"a list of [{', '.join(_REVISION_COLUMNS)}] rows")
+    stability = info["stability"]
+    _check(path, stability is None or _is_number(stability), "stability", "a finite number or null")
+    restart = info["consensus_restart"]
+    _check(path, isinstance(restart, int) and not isinstance(restart, bool) and 0 <= restart < r,
+           "consensus_restart", f"a restart index in [0, {r})")
+    _check(path, isinstance(info["metadata"], dict), "metadata", "an object")
+    _check(path, isinstance(info["library_version"], str), "library_version", "text")
+
+    model.classes_ = np.asarray(classes)
     model.n_features_in_ = len(SBS96)
-    model.signatures_ = arrays["signatures"]
-    names = info.get("signature_names")
-    if not isinstance(names, list) or len(names) != n_signatures:
-        raise ValueError(f"{path}: signature_names must list {n_signatures} names")
-    model.signature_names_ = [str(name) for name in names]
+    model.signatures_ = signatures
+    model.signature_names_ = list(names)
     model.weights_ = arrays["weights"]
     model.restart_signatures_ = arrays["restart_signatures"]
     model.restart_clusters_ = arrays["restart_clusters"]
     model.training_exposures_ = arrays["training_exposures"]
-    model.stability_ = float("nan") if info["stability"] is None else info["stability"]
-    model.consensus_restart_ = info["consensus_restart"]
+    model.stability_ = float("nan") if stability is None else float(stability)
+    model.consensus_restart_ = restart
     model.loss_history_ = [row[~np.isnan(row)] for row in arrays["loss_history"]]
     model.n_epochs_ = arrays["n_epochs"]
-    labels = info["pseudo_label_labels"]
     model.pseudo_labels_ = pd.DataFrame({
         "restart": arrays["pseudo_restart"].astype(int),
         "sample": arrays["pseudo_sample"].astype(int),
         "label": pd.Series(labels, dtype=object if not labels else None),
         "epoch": arrays["pseudo_epoch"].astype(int),
-        "probability": arrays["pseudo_probability"],
+        "probability": probability,
     })
-    model.pseudo_label_revisions_ = pd.DataFrame(info.get("pseudo_label_revisions", []), columns=_REVISION_COLUMNS)
+    model.pseudo_label_revisions_ = pd.DataFrame(revisions, columns=_REVISION_COLUMNS)
     model.metadata_ = info["metadata"]
     model.library_version_ = info["library_version"]
     return model
+
+
+def load_model(path):
+    """Read a model written by :func:`save_model`.
+
+    Anything but what :func:`save_model` writes is refused with a ValueError naming the file
+    and the entry or field that is wrong (FileNotFoundError when there is no file): a damaged
+    zip or ``.npy`` entry, an entry that would inflate past :data:`MAX_MODEL_BYTES`, metadata
+    that is not the expected JSON object, unknown or invalid parameters, classes that are not
+    distinct, non-finite weights, signatures that are negative or do not sum to 1, shapes that
+    do not agree.
+    """
+    path = Path(path)
+    arrays = _read_arrays(path)
+    info = _metadata(path, str(arrays["metadata_json"]))
+    return _checked_model(path, info, arrays)
