@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -197,3 +199,18 @@ def test_real_catalogs_read(data_dir):
     assert gdsc["A[C>T]G"].tolist() == raw["ACG>T"].tolist()
     cosmic = read_catalog(data_dir / "cosmic" / "COSMIC_v3.4_SBS_GRCh37.txt", integer=False)
     assert cosmic.shape[1] == 96 and np.allclose(cosmic.sum(axis=1), 1, atol=1e-3)
+
+
+@pytest.mark.parametrize("value", ["9223372036854775808", "18446744073709551616", "1e300", "9007199254740993"])
+def test_counts_too_large_for_an_exact_integer_are_named(data_dir, tmp_path, value):
+    """2^63 used to wrap to -9.2e18 with only a numpy warning; above 2^53 a count is not exact."""
+    lines = (data_dir / "example_wgs" / "Samples_SBS96_21_breast.txt").read_text().splitlines()
+    fields = lines[10].split("\t")
+    fields[3] = value
+    path = _write(tmp_path / "huge.tsv", [*lines[:10], "\t".join(fields), *lines[11:]])
+    with pytest.raises(CatalogError, match=rf"huge\.tsv: sample '\w+' \(column 4\), channel '{re.escape(fields[0])}' "
+                       rf"\(line 11\): count too large: '{value}'; expected a non-negative integer count below 2\^53"):
+        read_catalog(path)
+    fields[3] = str(2**53 - 1)  # the largest accepted, read exactly
+    path = _write(tmp_path / "big.tsv", [*lines[:10], "\t".join(fields), *lines[11:]])
+    assert read_catalog(path).to_numpy().max() == 2**53 - 1

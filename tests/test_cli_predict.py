@@ -214,6 +214,8 @@ BAD_INPUTS = {
                     ["not a number", "'ten'", "line 11", "column 3"]),
     "negative": (lambda g, t: _save_grid(_spoil(g, 20, 1, "-4"), t / "c.tsv"), None,
                  ["negative count", "'-4'"]),
+    "count_of_2_to_the_63": (lambda g, t: _save_grid(_spoil(g, 10, 2, str(2**63)), t / "c.tsv"), None,
+                             ["count too large", f"'{2**63}'", "line 11", "column 3"]),
     "empty_file": (lambda g, t: _save_text("", t / "c.tsv"), None, ["the file is empty"]),
     "blank_lines_only": (lambda g, t: _save_text("\n \n", t / "c.tsv"), None, ["the file is empty"]),
     "header_only": (lambda g, t: _save_grid(g[:1], t / "c.tsv"), None, ["channels are missing"]),

@@ -199,10 +199,12 @@ def test_min_mutations_moves_the_flag_only(model_file, new_tumours):
         (lambda c: c.rename(columns={"A[C>A]A": "A[C>A]N"}), "not an SBS96 channel"),
         (lambda c: c.astype(float).mul(-1), "non-negative whole number"),
         (lambda c: c / 7, "non-negative whole number"),
+        (lambda c: c.astype(float) * 0 + 2.0**63, "non-negative whole number of mutations below 2\\^53"),
         (lambda c: c * 0, "has no mutations"),
         (lambda c: c.iloc[:0], "no samples"),
     ],
-    ids=["duplicate_ids", "missing_channel", "misnamed_channel", "negative", "fractional", "all_zero", "empty"],
+    ids=["duplicate_ids", "missing_channel", "misnamed_channel", "negative", "fractional", "too_large", "all_zero",
+         "empty"],
 )
 def test_predict_counts_rejects_bad_counts(model_file, new_tumours, change, message):
     with pytest.raises(ValueError, match=message):

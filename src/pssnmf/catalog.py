@@ -17,7 +17,8 @@ holding the 96 channel labels, then one column per sample, tab-separated.
 
 Anything else stops with a :class:`CatalogError` naming the file, the line or
 column, and what was expected: unknown, duplicated or missing channels, negative,
-missing (NaN) or non-integer counts, empty or duplicated sample IDs, an empty file.
+missing (NaN), non-integer or too large (2^53 or more) counts, empty or duplicated sample IDs,
+an empty file.
 
 All-zero samples carry no profile (their proportions are undefined, and the models
 work on proportions).  By default they are an error; ``on_all_zero="drop"`` drops
@@ -43,6 +44,10 @@ CHANNEL_HEADERS = ("mutationtype", "type", "mutation types", "mutation type", "m
 """First-column headers (compared in lower case) that mark the SigProfiler layout."""
 
 _MAX_LISTED = 8
+
+MAX_COUNT = 2**53
+"""Counts must stay below this: larger whole numbers are not exact as the float64 every count
+is parsed to (and 2^63 would wrap to a negative int64); no sample carries that many mutations."""
 
 
 class CatalogError(ValueError):
@@ -291,6 +296,9 @@ def _parse_counts(
         fail(numbers < 0, "negative count")
     if not integer:
         return numbers
+    if (numbers >= MAX_COUNT).any():
+        kind = f"integer count below 2^53 ({MAX_COUNT:,})"
+        fail(numbers >= MAX_COUNT, "count too large:")
     fractional = numbers != np.round(numbers)
     if fractional.any():
         fail(fractional, "non-integer count")

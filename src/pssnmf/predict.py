@@ -84,6 +84,7 @@ import numpy as np
 import pandas as pd
 
 from pssnmf import uncertainty as uncertainty_lib
+from pssnmf.catalog import MAX_COUNT
 from pssnmf.channels import SBS96, normalize_channel
 
 log = logging.getLogger(__name__)
@@ -188,11 +189,11 @@ def _checked_counts(counts: pd.DataFrame, source: str) -> pd.DataFrame:
         values = counts.to_numpy(dtype=float)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{source}: counts must be numbers ({err})") from None
-    bad = ~np.isfinite(values) | (values < 0) | (values != np.round(values))
+    bad = ~np.isfinite(values) | (values < 0) | (values != np.round(values)) | (values >= MAX_COUNT)
     if bad.any():
         i, j = (int(v[0]) for v in np.nonzero(bad))
         raise ValueError(f"{source}: sample {counts.index[i]!r}, channel {SBS96[j]}: {values[i, j]!r}; "
-                         "expected a non-negative whole number of mutations")
+                         "expected a non-negative whole number of mutations below 2^53")
     empty = values.sum(axis=1) == 0
     if empty.any():
         raise ValueError(f"{source}: sample {counts.index[np.flatnonzero(empty)[0]]!r} has no mutations; "
