@@ -88,10 +88,10 @@ def test_integer_labels_with_minus_one_unlabelled_and_supervised_ignores_them():
     assert set(model.predict(X).tolist()) <= {0, 1, 2}
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_same_seed_same_model_bit_for_bit(dtype):
+@pytest.mark.parametrize("solver, dtype", [("bcd", "float64"), ("mu", "float64"), ("mu", "float32")])
+def test_same_seed_same_model_bit_for_bit(solver, dtype):
     X, y, _ = _data()
-    params = {**FAST, "dtype": dtype, "confidence_threshold": 0.4}
+    params = {**FAST, "solver": solver, "dtype": dtype, "confidence_threshold": 0.4}
     first = IntegratedNMF(**params).fit(X, y)
     second = IntegratedNMF(**params).fit(X, y)
     assert np.array_equal(first.restart_signatures_, second.restart_signatures_)
@@ -105,9 +105,10 @@ def test_same_seed_same_model_bit_for_bit(dtype):
     assert not np.array_equal(first.restart_signatures_[0], first.restart_signatures_[1])
 
 
-def test_one_or_two_threads_give_identical_results():
+@pytest.mark.parametrize("solver, dtype", [("bcd", "float64"), ("mu", "float32")])
+def test_one_or_two_threads_give_identical_results(solver, dtype):
     X, y, _ = _data(n_labelled=300, n_unlabelled=300)
-    params = {**FAST, "dtype": "float32"}
+    params = {**FAST, "solver": solver, "dtype": dtype}
     with threadpool_limits(1):
         single = IntegratedNMF(**params).fit(X, y)
     with threadpool_limits(2):

@@ -188,8 +188,11 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
     for name, a, b in zip(("E", "S", "W"), fast, split):
         np.testing.assert_array_equal(b, a, err_msg=name)
     # a restart's result does not depend on what is batched with it, nor on the threads or groups: each
-    # restart alone, and the three in three groups on two threads, give the same bits as the batch
-    for r in range(n_restarts):
+    # restart alone, and the three in three groups on two threads, give the same bits as the batch --
+    # where the BLAS itself gives a row block of a product the same bits whatever the rows around it
+    # (OpenBLAS's float32 kernels on some CPUs do not: docs/model.md, "Reproducibility and precision")
+    batch_invariant = _blas_row_blocks_are_batch_invariant(np.dtype(dtype), n)
+    for r in range(n_restarts if batch_invariant else 0):
         alone = [a[r:r + 1].copy() for a in (exposures_t, signatures, weights)]
         kernels.epochs(30, X, x_squared, *alone, target_class[r:r + 1], mask[r:r + 1], null[r:r + 1],
                        n_l[r:r + 1], lambda_c, lambda_l2, mu_w, kernels.EpochBuffers(1, k, n, 96, o, np.dtype(dtype)),
@@ -205,9 +208,21 @@ def test_compiled_epoch_and_loss_equal_the_numpy_reference(dtype, tolerance, los
     finally:
         numba.set_num_threads(previous)
     for name, a, b in zip(("E", "S", "W"), fast, grouped):
-        np.testing.assert_array_equal(b, a, err_msg=f"{name} with the restarts in groups on two threads")
+        if batch_invariant:
+            np.testing.assert_array_equal(b, a, err_msg=f"{name} with the restarts in groups on two threads")
     expected = total_loss(X, *fast, targets_t, mask[:, None], lambda_c, lambda_l2, null[:, None])
     np.testing.assert_allclose(losses, expected, rtol=loss_tolerance)
+    if not batch_invariant:
+        pytest.skip(f"this BLAS gives {dtype} row blocks of a product other bits than the whole product, so a "
+                    "restart's bits depend on its batch here; everything else was checked")
+
+
+def _blas_row_blocks_are_batch_invariant(dtype, n_inner):
+    """Whether (A B)[rows] == A[rows] B bit for bit, for the shapes the training products have."""
+    rng = np.random.default_rng(0)
+    A, B = rng.random((12, n_inner)).astype(dtype), rng.random((n_inner, 96)).astype(dtype)
+    whole = A @ B
+    return all(np.array_equal(whole[i:i + 4], A[i:i + 4] @ B) for i in range(0, 12, 4))
 
 
 @pytest.mark.parametrize("unlabeled_regularization", [False, True])

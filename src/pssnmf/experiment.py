@@ -233,6 +233,7 @@ class FitSettings:
     """Model settings shared by every fit of a run (None: the model's default)."""
 
     n_restarts: int = 10
+    solver: str | None = None
     tol: float | None = None
     min_epochs: int | None = None
     max_epochs: int | None = None
@@ -244,7 +245,7 @@ class FitSettings:
     def kwargs(self) -> dict:
         """IntegratedNMF's keyword arguments (the baselines take none of these)."""
         out = {"n_restarts": self.n_restarts, "dtype": self.dtype}
-        for key in ("tol", "min_epochs", "max_epochs", "mu_w"):
+        for key in ("solver", "tol", "min_epochs", "max_epochs", "mu_w"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
@@ -640,6 +641,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--predictions-out", help="TSV of per-sample predictions on the evaluation rows")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl)")
     p.add_argument("--n-restarts", type=int, default=10)
+    p.add_argument("--solver", choices=["bcd", "mu"], help="the model's solver (default: the library's, bcd)")
     p.add_argument("--tol", type=float)
     p.add_argument("--min-epochs", type=int)
     p.add_argument("--max-epochs", type=int)
@@ -690,7 +692,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 points = fill_from_optimum(points, optimum, args.task, args.split_mode, args.proportion)
             points = [replace(p, replicate=r) for p in points for r in range(args.replicates)] \
                 if args.replicates > 1 else points
-            settings = FitSettings(n_restarts=args.n_restarts, tol=args.tol, min_epochs=args.min_epochs,
+            settings = FitSettings(n_restarts=args.n_restarts, solver=args.solver, tol=args.tol,
+                                   min_epochs=args.min_epochs,
                                    max_epochs=args.max_epochs, cosmic_signatures=args.cosmic_signatures)
             run_fit_batch(args.fold_dir, args.task, args.split_mode, args.proportion, points, args.seed,
                           args.metrics_out, timings_out=args.timings_out, models_dir=args.models_dir,

@@ -282,7 +282,7 @@ def fit_options(wildcards):
     options = [
         f"--n-restarts {shlex.quote(str(FIT['n_restarts']))}",
     ]
-    for key in ("tol", "min_epochs", "max_epochs"):
+    for key in ("solver", "tol", "min_epochs", "max_epochs"):
         if FIT.get(key) is not None:
             options.append(f"--{key.replace('_', '-')} {shlex.quote(str(FIT[key]))}")
     # '' unless experiment.opportunity

@@ -12,11 +12,18 @@ from sklearn.utils.validation import check_is_fitted
 from ..channels import SBS96, normalize_channel
 from .consensus import consensus_signatures, stability
 from .nnls import nnls_exposures
-from .refit import matched_weights, refit_weights
+from .refit import matched_weights, refit_weights, refit_weights_newton
 from .training import train_restarts
 from .updates import probabilities
 
 MODES = ("supervised", "semi_supervised", "pseudo_labeling")
+SOLVERS = ("bcd", "mu")
+SOLVER_DEFAULTS = {
+    # docs/model.md, "Solvers" and "Convergence": tol is the relative projected gradient norm
+    "bcd": {"tol": 1e-4, "min_epochs": 10, "max_epochs": 2000},
+    # tol is the relative loss change between checks 10 epochs apart (the paper's rule)
+    "mu": {"tol": 1e-3, "min_epochs": 200, "max_epochs": 5000},
+}
 N_CHANNELS = len(SBS96)
 _CONSENSUS_STARTS = 10
 
@@ -60,16 +67,26 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         code used mu_W_paper = 5e-3 with a summed gradient; SPEC "Stability" (c).
     n_restarts : int >= 1
         Seeded restarts, all trained together; their signatures are clustered into the consensus.
-    tol : float >= 0
-        Converged when the relative change of the loss between checks (every 10 epochs) stays
-        under ``tol`` for two consecutive checks.  0 never converges (runs ``max_epochs``).
-    min_epochs, max_epochs : int
+    solver : {"bcd", "mu"}
+        How the loss is minimised (docs/model.md, "Solvers").  "bcd": block coordinate descent, each
+        block minimised by a method that converges in few steps (S row by row on the simplex, E by
+        projected Newton steps, W by Newton's method), one iteration per epoch.  "mu": the paper's
+        eqs. 5-7 (multiplicative S and E updates, a gradient step on W), as the paper's code runs them.
+    tol : float >= 0 or None
+        "bcd": converged when the projected gradient norm of the loss, relative to its value at the
+        random start, is under ``tol`` (checked every 5 iterations).  "mu": converged when the
+        relative change of the loss between checks (every 10 epochs) stays under ``tol`` for two
+        consecutive checks.  0 never converges (runs ``max_epochs``).  None: the solver's default
+        (``SOLVER_DEFAULTS``: 1e-4 for "bcd", 1e-3 for "mu").
+    min_epochs, max_epochs : int or None
         A restart stops when converged (with no new pseudo-labels) after at least ``min_epochs``,
-        or at ``max_epochs``.
+        or at ``max_epochs``.  None: the solver's default (10 and 2,000 iterations for "bcd", 200
+        and 5,000 epochs for "mu").
     random_state : int or None
         Seeds everything: restart initialisations, pseudo-label choices, consensus starts.
     dtype : {"float64", "float32"}
-        Precision of the training updates.  Losses, consensus, refit and NNLS are always float64.
+        Precision of the training updates of ``solver="mu"`` ("bcd" runs in float64 only).  Losses,
+        consensus, refit and NNLS are always float64.
     n_jobs : int or None
         Threads for the training kernels (two share every epoch, each on half of the samples;
         more also split the restarts); None means 1.  The result does not depend on it.  A workflow
@@ -119,7 +136,8 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
     def __init__(self, n_signatures=6, mode="pseudo_labeling", unlabeled_regularization=False, ur_weight=1.0,
                  confidence_threshold=0.6, pseudo_label_vote=False, soft_pseudo_labels=False,
                  revisable_pseudo_labels=False, lambda_c=0.1, lambda_l2=1e-4, mu_w=0.2, n_restarts=10,
-                 tol=1e-3, min_epochs=200, max_epochs=5000, random_state=0, dtype="float64", n_jobs=None):
+                 solver="bcd", tol=None, min_epochs=None, max_epochs=None, random_state=0, dtype="float64",
+                 n_jobs=None):
         self.n_signatures = n_signatures
         self.mode = mode
         self.unlabeled_regularization = unlabeled_regularization
@@ -132,6 +150,7 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.lambda_l2 = lambda_l2
         self.mu_w = mu_w
         self.n_restarts = n_restarts
+        self.solver = solver
         self.tol = tol
         self.min_epochs = min_epochs
         self.max_epochs = max_epochs
@@ -171,17 +190,31 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         real("lambda_l2", 0.0)
         real("mu_w", 0.0, low_open=True)
         integer("n_restarts", 1)
-        real("tol", 0.0)
-        integer("min_epochs", 0)
-        integer("max_epochs", 1)
-        if self.min_epochs > self.max_epochs:
-            raise ValueError(f"min_epochs ({self.min_epochs}) must not exceed max_epochs ({self.max_epochs})")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {', '.join(SOLVERS)}; got {self.solver!r}")
+        if self.tol is not None:
+            real("tol", 0.0)
+        if self.min_epochs is not None:
+            integer("min_epochs", 0)
+        if self.max_epochs is not None:
+            integer("max_epochs", 1)
+        stopping = self._stopping()
+        if stopping["min_epochs"] > stopping["max_epochs"]:
+            raise ValueError(f"min_epochs ({stopping['min_epochs']}) must not exceed max_epochs "
+                             f"({stopping['max_epochs']})")
         if self.random_state is not None:
             integer("random_state", 0)
         if self.n_jobs is not None:
             integer("n_jobs", 1)
         if self.dtype not in ("float64", "float32"):
             raise ValueError(f"dtype must be 'float64' or 'float32'; got {self.dtype!r}")
+        if self.dtype == "float32" and self.solver != "mu":
+            raise ValueError(f"dtype='float32' needs solver='mu'; solver={self.solver!r} runs in float64")
+
+    def _stopping(self):
+        """tol, min_epochs, max_epochs: the values given, else the solver's defaults."""
+        defaults = SOLVER_DEFAULTS[self.solver]
+        return {key: defaults[key] if getattr(self, key) is None else getattr(self, key) for key in defaults}
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y):
@@ -198,16 +231,16 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         seeds = np.random.SeedSequence(self.random_state)
         restart_seeds, consensus_seed = seeds.spawn(2)
         rngs = [np.random.default_rng(s) for s in restart_seeds.spawn(self.n_restarts)]
+        stopping = self._stopping()
         results = train_restarts(
             profiles[training_rows], class_codes[training_rows], len(classes),
             n_signatures=self.n_signatures,
             pseudo_labeling=self.mode == "pseudo_labeling",
             unlabeled_regularization=bool(self.unlabeled_regularization) and self.mode != "supervised",
             confidence_threshold=self.confidence_threshold, lambda_c=self.lambda_c,
-            lambda_l2=self.lambda_l2, mu_w=self.mu_w, tol=self.tol, min_epochs=self.min_epochs,
-            max_epochs=self.max_epochs, rngs=rngs, dtype=self.dtype, ur_weight=float(self.ur_weight),
-            vote=bool(self.pseudo_label_vote), soft=bool(self.soft_pseudo_labels),
-            revisable=bool(self.revisable_pseudo_labels), n_threads=self.n_jobs or 1,
+            lambda_l2=self.lambda_l2, mu_w=self.mu_w, **stopping, rngs=rngs, dtype=self.dtype,
+            ur_weight=float(self.ur_weight), vote=bool(self.pseudo_label_vote), soft=bool(self.soft_pseudo_labels),
+            revisable=bool(self.revisable_pseudo_labels), n_threads=self.n_jobs or 1, solver=self.solver,
         )
         self.classes_ = classes
         self.n_features_in_ = N_CHANNELS
@@ -241,12 +274,14 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         chosen = results[self.consensus_restart_]
 
         self.training_exposures_ = nnls_exposures(profiles, self.signatures_)
-        self.weights_ = refit_weights(
-            self.training_exposures_[training_rows],
-            matched_weights(np.stack([r.weights for r in results]), cluster_labels),
-            chosen.targets, chosen.label_mask,
-            mu_w=self.mu_w, lambda_l2=self.lambda_l2, tol=self.tol, max_epochs=self.max_epochs,
-        )
+        refit_arguments = (self.training_exposures_[training_rows],
+                           matched_weights(np.stack([r.weights for r in results]), cluster_labels),
+                           chosen.targets, chosen.label_mask)
+        if self.solver == "bcd":
+            self.weights_ = refit_weights_newton(*refit_arguments, lambda_l2=self.lambda_l2)
+        else:
+            self.weights_ = refit_weights(*refit_arguments, mu_w=self.mu_w, lambda_l2=self.lambda_l2,
+                                          tol=stopping["tol"], max_epochs=stopping["max_epochs"])
         return self
 
     # ------------------------------------------------------------------ prediction

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import bcd_kernels
 from .kernels import _classification_terms, exp_constants, run_weight_epochs, target_classes
 from .training import CHECK_EVERY
 from .updates import LOGIT_CLIP
@@ -65,3 +66,24 @@ def refit_weights(exposures, weights, targets, label_mask, *, mu_w, lambda_l2, t
             small_changes = 0
         previous = loss
     return weights
+
+
+NEWTON_STEPS = 100
+"""Newton steps at most for the ``"bcd"`` solver's W refit (it stops when a step no longer lowers the loss)."""
+
+
+def refit_weights_newton(exposures, weights, targets, label_mask, *, lambda_l2):
+    """The ``"bcd"`` solver's W refit: the same sub-problem (E fixed, lambda_c = 0), minimised by
+    Newton's method with a line search (:func:`.bcd_kernels.weight_step`) until a step no longer
+    lowers it.  Arguments as :func:`refit_weights`."""
+    exposures = np.ascontiguousarray(np.asarray(exposures, dtype=np.float64)[None])
+    weights = np.array(weights, dtype=np.float64)[None]
+    mask = np.ascontiguousarray(np.asarray(label_mask, dtype=np.float64)[None])
+    if float(mask.sum()) == 0:
+        raise ValueError("refit_weights: no row has l > 0, so there is nothing to fit W to")
+    target_class = target_classes(np.ascontiguousarray(np.asarray(targets).T[None])).astype(np.int64)
+    null = ((target_class < 0) & (mask > 0)).astype(np.float64)  # U.R. rows keep their null class
+    gradient = np.empty_like(weights)
+    bcd_kernels.weight_step(exposures, weights, target_class, mask, null, float(lambda_l2), LOGIT_CLIP, NEWTON_STEPS,
+                            gradient)
+    return weights[0]

@@ -29,12 +29,19 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import kernels
+from . import bcd, kernels
 from .pseudo_labeling import class_votes, majority_pool, pseudo_label, revoked
 from .updates import probabilities
 
 CHECK_EVERY = 10
-"""Epochs between two loss checks (convergence and, for PSS-NMF, pseudo-labelling)."""
+"""Epochs of the "mu" solver between two loss checks (convergence and, for PSS-NMF, pseudo-labelling)."""
+
+BCD_CHECK_EVERY = 5
+"""Iterations of the "bcd" solver between two checks (each check costs about a third of an iteration)."""
+
+CONVERGED_CHECKS = {"mu": 2, "bcd": 1}
+"""Consecutive checks under ``tol`` that make a restart converged: the loss change of "mu" can be
+small by chance once; the projected gradient of "bcd" measures the distance from stationarity itself."""
 
 
 @dataclass
@@ -60,8 +67,13 @@ def initial_state(n_samples, n_signatures, n_features, n_classes, rng):
 
 def train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling, unlabeled_regularization,
                    confidence_threshold, lambda_c, lambda_l2, mu_w, tol, min_epochs, max_epochs, rngs, dtype,
-                   ur_weight=1.0, vote=False, soft=False, revisable=False, n_threads=1):
+                   ur_weight=1.0, vote=False, soft=False, revisable=False, n_threads=1, solver="mu"):
     """Train ``len(rngs)`` restarts together.  Returns a list of :class:`RestartResult`.
+
+    solver : "mu" (the paper's eqs. 5-7, :mod:`.kernels`; ``tol`` bounds the relative change of the
+    loss between checks every ``CHECK_EVERY`` epochs) or "bcd" (:mod:`.bcd`; an epoch is one block
+    coordinate descent iteration, and ``tol`` bounds the relative projected gradient norm, checked
+    every ``BCD_CHECK_EVERY`` iterations).
 
     X : (N, 96) proportions; class_codes : (N,) int, -1 for unlabelled rows, else the class column.
     BLAS runs single-threaded here: the products of one epoch are small (K x N x 96), and OpenBLAS
@@ -76,15 +88,16 @@ def train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling, 
                                    pseudo_labeling=pseudo_labeling, unlabeled_regularization=unlabeled_regularization,
                                    confidence_threshold=confidence_threshold, lambda_c=lambda_c, lambda_l2=lambda_l2,
                                    mu_w=mu_w, tol=tol, min_epochs=min_epochs, max_epochs=max_epochs, rngs=rngs,
-                                   dtype=dtype, ur_weight=ur_weight, vote=vote, soft=soft, revisable=revisable)
+                                   dtype=dtype, ur_weight=ur_weight, vote=vote, soft=soft, revisable=revisable,
+                                   solver=solver)
     finally:
         numba.set_num_threads(previous)
 
 
 def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling, unlabeled_regularization,
                     confidence_threshold, lambda_c, lambda_l2, mu_w, tol, min_epochs, max_epochs, rngs, dtype,
-                    ur_weight, vote, soft, revisable):
-    dtype = np.dtype(dtype)
+                    ur_weight, vote, soft, revisable, solver):
+    dtype = np.dtype(np.float64 if solver == "bcd" else dtype)
     n_restarts = len(rngs)
     n_samples, n_features = X.shape
     labelled = class_codes >= 0
@@ -98,9 +111,9 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
     # l (eq. 3); U.R. (eq. 8): unlabelled rows count too, with an all-zero target (the null class).
     unlabelled_weight = float(ur_weight) if unlabeled_regularization else 0.0
     row_weight = np.where(labelled, 1.0, unlabelled_weight)
-    label_mask = np.ascontiguousarray(np.broadcast_to(row_weight, (n_restarts, n_samples)), dtype=dtype)
+    label_mask = np.tile(row_weight, (n_restarts, 1)).astype(dtype)  # C order, writable (also for R = 1)
     null_row = (~labelled).astype(float) if unlabeled_regularization else np.zeros(n_samples)
-    null = np.ascontiguousarray(np.broadcast_to(null_row, (n_restarts, n_samples)), dtype=dtype)
+    null = np.tile(null_row, (n_restarts, 1)).astype(dtype)
     n_labelled = label_mask.sum(axis=1)
     candidates = np.tile(~labelled, (n_restarts, 1)) if pseudo_labeling else np.zeros((n_restarts, n_samples), bool)
     target_class = kernels.target_classes(targets_t)  # what the kernels read; follows targets_t
@@ -115,11 +128,21 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
     final_predictions = [None] * n_restarts  # class of every row at the end (for the vote)
     results = [None] * n_restarts
     n_epoch = 0
+    if solver == "bcd":
+        state = bcd.State(X_work, exposures_t.transpose(0, 2, 1), signatures, weights, target_class, label_mask,
+                          null, lambda_c, lambda_l2)
+        exposures_t, signatures, weights = state.E.transpose(0, 2, 1), state.S, state.W  # views of the state
+        check_every = BCD_CHECK_EVERY
+    else:
+        check_every = CHECK_EVERY
     while n_epoch < max_epochs:
-        # run to the next check (every CHECK_EVERY epochs, and at max_epochs) in one compiled call
-        n_run = min(CHECK_EVERY - n_epoch % CHECK_EVERY, max_epochs - n_epoch)
-        losses = kernels.epochs(n_run, X_work, x_squared, exposures_t, signatures, weights, target_class,
-                                label_mask, null, n_labelled, lambda_c, lambda_l2, mu_w, buffers)
+        # run to the next check (every check_every epochs, and at max_epochs) in one call
+        n_run = min(check_every - n_epoch % check_every, max_epochs - n_epoch)
+        if solver == "bcd":
+            losses, stationarity = bcd.iterate(state, n_run)
+        else:
+            losses = kernels.epochs(n_run, X_work, x_squared, exposures_t, signatures, weights, target_class,
+                                    label_mask, null, n_labelled, lambda_c, lambda_l2, mu_w, buffers)
         n_epoch += n_run
         finished = np.zeros(active.size, dtype=bool)
         votes = None
@@ -130,12 +153,13 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
                     f"restart {restart}: the loss became {losses[slot]} at epoch {n_epoch}; "
                     "lower mu_w or lambda_c"
                 )
-            if history and abs(history[-1] - losses[slot]) < tol * abs(history[-1]):
-                small_changes[restart] += 1
+            if solver == "bcd":
+                small = stationarity[slot] < tol
             else:
-                small_changes[restart] = 0
+                small = bool(history) and abs(history[-1] - losses[slot]) < tol * abs(history[-1])
+            small_changes[restart] = small_changes[restart] + 1 if small else 0
             history.append(float(losses[slot]))
-            converged = small_changes[restart] >= 2
+            converged = small_changes[restart] >= CONVERGED_CHECKS[solver]
             if converged and pseudo_labeling:
                 yhat = probabilities(exposures_t[slot].T.astype(np.float64), weights[slot].astype(np.float64))
                 changed = False
@@ -173,6 +197,8 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
                 if changed:
                     target_class[slot] = kernels.target_classes(targets_t[slot][None])[0]
                     n_labelled[slot] = label_mask[slot].sum()
+                    if solver == "bcd":
+                        state.set_targets(target_class, label_mask, null)
                     small_changes[restart] = 0
                     converged = False
             finished[slot] = (converged and n_epoch >= min_epochs) or n_epoch == max_epochs
@@ -196,9 +222,13 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
             active = active[keep]
             if active.size == 0:
                 break
-            exposures_t, signatures, weights = exposures_t[keep], signatures[keep], weights[keep]
             targets_t, label_mask, null, n_labelled = targets_t[keep], label_mask[keep], null[keep], n_labelled[keep]
             target_class = target_class[keep]
-            buffers.keep(keep)
+            if solver == "bcd":
+                state.keep(keep)
+                exposures_t, signatures, weights = state.E.transpose(0, 2, 1), state.S, state.W
+            else:
+                exposures_t, signatures, weights = exposures_t[keep], signatures[keep], weights[keep]
+                buffers.keep(keep)
     return results
 

@@ -1,0 +1,109 @@
+"""The "bcd" solver: its compiled steps against the numpy reference, descent, stationarity, batching."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from pssnmf.model import IntegratedNMF, bcd, bcd_kernels
+from pssnmf.model.estimator import SOLVER_DEFAULTS
+from pssnmf.model.training import initial_state, train_restarts
+from pssnmf.model.updates import LOGIT_CLIP, total_loss
+
+from test_model_estimator import _data
+
+
+def _state(unlabeled_regularization, n_restarts=3, k=4, seed=0, lambda_c=0.5, lambda_l2=1e-3):
+    X, y, classes = _data(seed=seed, n_labelled=70, n_unlabelled=50)
+    profiles = X / X.sum(axis=1, keepdims=True)
+    codes = np.where(y == None, -1, classes)  # noqa: E711
+    rngs = [np.random.default_rng(seed + r) for r in range(n_restarts)]
+    starts = [initial_state(len(profiles), k, 96, 3, rng) for rng in rngs]
+    labelled = codes >= 0
+    mask = np.tile(np.where(labelled, 1.0, 0.7 if unlabeled_regularization else 0.0), (n_restarts, 1))
+    null = np.tile((~labelled & unlabeled_regularization).astype(float), (n_restarts, 1))
+    return bcd.State(profiles, np.stack([s[0] for s in starts]), np.stack([s[1] for s in starts]),
+                     np.stack([s[2] for s in starts]), np.tile(codes, (n_restarts, 1)), mask, null, lambda_c, lambda_l2)
+
+
+@pytest.mark.parametrize("unlabeled_regularization", [False, True])
+def test_compiled_steps_equal_the_numpy_reference(unlabeled_regularization):
+    state = _state(unlabeled_regularization)
+    bcd.start(state)
+    for _ in range(3):  # a few iterations in, where some exposures sit at 0 and rows are held
+        bcd.iterate(state, 1)
+    bcd._signature_step(state)
+    reference, compiled = copy.deepcopy(state), copy.deepcopy(state)
+    xst, gram_s = bcd.exposure_step_reference(reference)
+    bcd_kernels.exposure_step(compiled.E, xst, gram_s, compiled.x_squared, compiled.W, compiled.target_class,
+                              compiled.label_mask, compiled.null, compiled.lambda_c, LOGIT_CLIP)
+    np.testing.assert_allclose(compiled.E, reference.E, rtol=0, atol=1e-10 * np.abs(reference.E).max())
+    assert (reference.E == 0).any(), "the test should reach exposures held at 0"
+    gradient = np.empty_like(compiled.W)
+    bcd_kernels.weight_step(compiled.E, compiled.W, compiled.target_class, compiled.label_mask, compiled.null,
+                            compiled.lambda_l2, LOGIT_CLIP, 2, gradient)
+    reference_gradient = bcd.weight_step_reference(reference, 2)
+    np.testing.assert_allclose(compiled.W, reference.W, rtol=0, atol=1e-9 * np.abs(reference.W).max())
+    np.testing.assert_allclose(gradient, reference_gradient, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("unlabeled_regularization", [False, True])
+def test_every_iteration_lowers_the_paper_loss_and_reaches_a_stationary_point(unlabeled_regularization):
+    """The loss the solver reports is updates.total_loss (eq. 4), it never rises, and the relative
+    projected gradient falls by orders of magnitude (a stationary point, not a stall)."""
+    state = _state(unlabeled_regularization, lambda_c=1.0, lambda_l2=1e-4)
+    losses, measures = [], []
+    for _ in range(150):
+        loss, measure = bcd.iterate(state, 1)
+        losses.append(loss)
+        measures.append(measure)
+    losses, measures = np.array(losses), np.array(measures)
+    rises = np.diff(losses, axis=0)
+    assert (rises <= 1e-12 * np.abs(losses[:-1])).all(), f"the loss rose by up to {rises.max():.3g}"
+    expected = total_loss(state.X, state.E.transpose(0, 2, 1), state.S, state.W, state.onehot.transpose(0, 2, 1),
+                          state.label_mask[:, None], state.lambda_c, state.lambda_l2, state.null[:, None])
+    np.testing.assert_allclose(losses[-1], expected, rtol=1e-12)
+    assert (measures[-1] < 1e-4).all(), f"relative projected gradient after 150 iterations: {measures[-1]}"
+    np.testing.assert_allclose(state.S.sum(axis=2), 1.0, rtol=1e-12)  # signatures stay on the simplex
+    assert (state.E >= 0).all() and (state.S >= 0).all()
+
+
+def test_lower_loss_than_the_paper_updates_from_the_same_start():
+    """From the same seeded starts, bcd at its default tolerance ends at a loss no higher than "mu"
+    run 10x longer than its own default stop allows (both descend the same loss)."""
+    X, y, _ = _data(n_labelled=150, n_unlabelled=150)
+    params = dict(n_signatures=4, mode="semi_supervised", lambda_c=0.5, lambda_l2=1e-4, n_restarts=3, random_state=3)
+    fast = IntegratedNMF(**params).fit(X, y)
+    slow = IntegratedNMF(**params, solver="mu", tol=1e-5, max_epochs=20000).fit(X, y)
+    for a, b in zip(fast.loss_history_, slow.loss_history_):
+        assert a[-1] <= b[-1] * (1 + 1e-6), f"bcd {a[-1]:.6g} vs mu {b[-1]:.6g}"
+    assert fast.n_epochs_.max() < SOLVER_DEFAULTS["bcd"]["max_epochs"], "a restart was stopped by the cap"
+
+
+def test_restarts_trained_together_equal_restarts_trained_alone_bit_for_bit():
+    X, y, classes = _data(n_labelled=80, n_unlabelled=80)
+    profiles = X / X.sum(axis=1, keepdims=True)
+    codes = np.where(y == None, -1, classes)  # noqa: E711
+    settings = dict(n_signatures=4, pseudo_labeling=True, unlabeled_regularization=True, confidence_threshold=0.5,
+                    lambda_c=0.1, lambda_l2=1e-4, mu_w=0.2, tol=1e-4, min_epochs=10, max_epochs=400,
+                    dtype="float64", solver="bcd")
+    seeds = np.random.SeedSequence(11).spawn(3)
+    together = train_restarts(profiles, codes, 3, rngs=[np.random.default_rng(s) for s in seeds], **settings)
+    alone = [train_restarts(profiles, codes, 3, rngs=[np.random.default_rng(s)], **settings)[0] for s in seeds]
+    assert len({r.n_epochs for r in together}) > 1, "restarts should stop at different iterations here"
+    assert any(r.pseudo_labels for r in together), "the test should pseudo-label"
+    for joint, single in zip(together, alone):
+        assert joint.n_epochs == single.n_epochs
+        assert joint.pseudo_labels == single.pseudo_labels
+        for name in ("signatures", "exposures", "weights"):
+            np.testing.assert_array_equal(getattr(joint, name), getattr(single, name), err_msg=name)
+
+
+def test_solver_options_are_validated():
+    X, y, _ = _data()
+    with pytest.raises(ValueError, match="solver must be one of bcd, mu"):
+        IntegratedNMF(solver="newton").fit(X, y)
+    with pytest.raises(ValueError, match="float32.*needs solver='mu'"):
+        IntegratedNMF(dtype="float32").fit(X, y)
+    with pytest.raises(ValueError, match=r"min_epochs \(3000\) must not exceed max_epochs \(2000\)"):
+        IntegratedNMF(min_epochs=3000).fit(X, y)
