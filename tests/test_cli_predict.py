@@ -235,6 +235,8 @@ BAD_INPUTS = {
     # --maf (a catalog maker returning a .maf path runs the command with --maf).
     "maf_without_context": (lambda g, t: _save_maf([r[:-1] for r in MAF_ROWS], t / "t.maf", context=False), None,
                             ["no CONTEXT column, and no reference FASTA given"]),
+    "maf_position_not_a_number": (lambda g, t: _save_maf([MAF_ROWS[0], ("1", "2OO", *MAF_ROWS[1][2:])], t / "t.maf"),
+                                  None, ["t.maf: line 4: Start_Position '2OO' is not a whole number"]),
     "maf_without_substitutions": (lambda g, t: _save_maf([r for r in MAF_ROWS if r[2] == "DEL"], t / "t.maf"),
                                   None, ["no single-base substitution", "1 not_sbs"]),
 }
@@ -372,3 +374,41 @@ def test_command_plots_samples_with_very_long_names(model_file, new_tumours, tmp
     assert list(_read_output(out)["sample"]) == long
     files = sorted(p.name for p in (out / "plots").iterdir())
     assert len(files) == 3 and all(len(name) <= 110 for name in files) and "a_b.png" in files
+
+
+def _fasta_of_contexts(rows, path: Path, width: int) -> Path:
+    """A reference whose bases around each row of a MAF_ROWS-like list are its CONTEXT column."""
+    sequences: dict[str, list[str]] = {}
+    for chrom, position, *_, context in rows:
+        bases = sequences.setdefault(chrom, ["A"] * 1000)
+        bases[position - 6 : position + 5] = list(context)
+    text = "".join(f">{chrom}\n" + "".join("".join(b[i:i + width]) + "\n" for i in range(0, len(b), width))
+                   for chrom, b in sequences.items())
+    path.write_text(text)
+    return path
+
+
+def test_command_warns_of_a_stale_index_and_of_reference_mismatches(model_file, tmp_path):  # noqa: F811
+    import os
+
+    maf = _save_maf([r[:-1] for r in MAF_ROWS], tmp_path / "t.maf", context=False)
+    fasta = _fasta_of_contexts(MAF_ROWS, tmp_path / "ref.fa", 60)
+    first = run_predict("--model", model_file, "--maf", maf, "--fasta", fasta, "--out", tmp_path / "fresh",
+                        "--min-mutations", 3)
+    assert first.returncode == 0 and "WARNING" not in first.stderr, first.stderr
+    fai = Path(str(fasta) + ".fai")
+    _fasta_of_contexts(MAF_ROWS, fasta, 50)  # rewritten, another line width; the old index kept, newer
+    os.utime(fai, (fasta.stat().st_mtime + 10,) * 2)
+    stale = run_predict("--model", model_file, "--maf", maf, "--fasta", fasta, "--out", tmp_path / "stale",
+                        "--min-mutations", 3)
+    assert stale.returncode == 0, stale.stderr
+    assert f"WARNING: {fai} does not fit {fasta}" in stale.stderr
+    assert (tmp_path / "stale" / "predictions.tsv").read_bytes() == (tmp_path / "fresh" / "predictions.tsv").read_bytes()
+    # A reference of another build (T around the first four; the third is a T>C): said with the count.
+    wrong = _fasta_of_contexts([(c, p, *rest[:-1], "T" * 11) for c, p, *rest in MAF_ROWS[:4]] + MAF_ROWS[4:],
+                               tmp_path / "other.fa", 60)
+    result = run_predict("--model", model_file, "--maf", maf, "--fasta", wrong, "--out", tmp_path / "wrong",
+                         "--min-mutations", 1)
+    assert result.returncode == 0, result.stderr
+    assert "WARNING: " in result.stderr and "3 of 7 substitutions (43 %) have a reference allele that disagrees" \
+        in result.stderr

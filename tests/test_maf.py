@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import os
+from pathlib import Path
 
 import pytest
 
@@ -151,3 +153,165 @@ def test_ccle_style_columns(tmp_path, fasta):
 )
 def test_channel_orientation(given, channel):
     assert sbs96_channel(*given) == channel
+
+
+# ---------------------------------------------------------------------------- rows that cannot be read
+def _lines(path):
+    """The MAF fixture's lines: '#version', the header, then ROWS from line 3."""
+    return _maf(path).read_text().splitlines()
+
+
+def _spoiled(path, line, change):
+    lines = _lines(path)
+    lines[line - 1] = change(lines[line - 1])
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _set_field(index, value):
+    def change(line):
+        fields = line.split("\t")
+        fields[index] = value
+        return "\t".join(fields)
+    return change
+
+
+@pytest.mark.parametrize(
+    ("line", "change", "message"),
+    [
+        (5, _set_field(2, "12x"), r"m\.maf: line 5: Start_Position '12x' is not a whole number"),
+        (4, _set_field(2, ""), r"m\.maf: line 4: Start_Position '' is not a whole number"),
+        (6, lambda line: line + "\tsurplus", r"m\.maf: line 6: 9 fields, but the header names 8 columns"),
+        (3, lambda line: line.replace("\tSNP\t", "\tSNP\textra\t"), r"m\.maf: line 3: 9 fields"),
+        (7, _set_field(7, ""), r"m\.maf: line 7: empty Tumor_Sample_Barcode; expected a sample ID on every row"),
+        (11, _set_field(7, "  "), r"m\.maf: line 11: empty Tumor_Sample_Barcode"),  # an indel's row too
+    ],
+    ids=["position_text", "position_empty", "extra_field", "shifted_row", "empty_sample", "blank_sample_indel"],
+)
+def test_a_row_that_cannot_be_read_is_named_by_file_and_line(tmp_path, fasta, line, change, message):
+    path = _spoiled(tmp_path / "m.maf", line, change)
+    with pytest.raises(MafError, match=message):
+        convert_maf(path, fasta)
+
+
+def test_line_numbers_count_blank_lines_and_trailing_separators_are_fine(tmp_path, fasta):
+    lines = _lines(tmp_path / "m.maf")
+    lines[2] += "\t"  # a separator at the line end: an empty 9th field, not data
+    lines.insert(4, "")
+    lines[7] = _set_field(2, "x")(lines[7])
+    path = tmp_path / "m.maf"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(MafError, match=r"m\.maf: line 8: Start_Position 'x'"):
+        convert_maf(path, fasta)
+    lines[7] = _set_field(2, "13")(lines[7])
+    path.write_text("\n".join(lines) + "\n")
+    result = convert_maf(path, fasta)
+    assert result.rows == len(ROWS)
+    assert result.counts.equals(convert_maf(_maf(tmp_path / "plain.maf"), fasta).counts)
+
+
+def test_sample_ids_are_text_even_where_pandas_reads_missing_values(tmp_path, fasta):
+    """'NaN', 'NA', 'null' name samples; they survive the catalog written from the MAF."""
+    from pssnmf.catalog import read_catalog, write_catalog
+
+    names = {"S1": "NaN", "S2": "NA", "S3": "null"}
+    path = _maf(tmp_path / "m.maf", rows=[(names[r[0]], *r[1:]) for r in ROWS])
+    counts = convert_maf(path, fasta).counts
+    assert counts.index.tolist() == ["NaN", "NA", "null"]
+    for sample, expected in EXPECTED.items():
+        row = counts.loc[names[sample]]
+        assert row[row > 0].to_dict() == expected
+    write_catalog(counts, tmp_path / "catalog.tsv")
+    assert read_catalog(tmp_path / "catalog.tsv").index.tolist() == ["NaN", "NA", "null"]
+
+
+def test_many_reference_mismatches_are_a_warning_with_the_count(tmp_path, fasta, caplog):
+    rows = [("S1", "1", 2, "SNP", "C", "T"), ("S1", "1", 3, "SNP", "A", "T"), ("S1", "1", 4, "SNP", "G", "A"),
+            ("S1", "1", 6, "SNP", "T", "A")]  # the genome has C G T C: three disagree
+    with caplog.at_level("INFO", logger="pssnmf.data.maf"):
+        convert_maf(_maf(tmp_path / "m.maf", rows=rows), fasta)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "3 of 4 substitutions (75 %) have a reference allele that disagrees" in warnings[0]
+    caplog.clear()
+    with caplog.at_level("INFO", logger="pssnmf.data.maf"):
+        convert_maf(_maf(tmp_path / "few.maf"), fasta)  # 1 mismatch in 8 rows read against the genome: 12 %
+    assert "1 of 8 substitutions (12 %)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="pssnmf.data.maf"):
+        convert_maf(_maf(tmp_path / "none.maf", rows=[r for r in ROWS if r[2] != 14]), fasta)
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+# ---------------------------------------------------------------------------- stale .fai indexes
+def _fasta_text(sequences: dict[str, str], width: int, newline: str = "\n") -> str:
+    parts = []
+    for name, sequence in sequences.items():
+        parts.append(f">{name} description{newline}")
+        parts += [sequence[i:i + width] + newline for i in range(0, len(sequence), width)]
+    return "".join(parts)
+
+
+SEQUENCES = {"chr1": "ACGTACGTACGGATCCNNATTTG", "2": "CCCCCAAAAA", "chr3": "GATTACA" * 5}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [_fasta_text(SEQUENCES, 10), _fasta_text(SEQUENCES, 7), _fasta_text(SEQUENCES, 10, "\r\n"),
+     _fasta_text(SEQUENCES, 10).rstrip("\n"), _fasta_text(SEQUENCES, 10) + "\n\n", ">empty\n" + _fasta_text(SEQUENCES, 5),
+     _fasta_text(SEQUENCES, 5) + ">empty\n"],
+    ids=["width10", "width7_exact_lines", "crlf", "no_final_newline", "blank_lines_at_end", "empty_first",
+         "empty_last"],
+)
+def test_a_fresh_index_is_never_called_stale(tmp_path, text, caplog):
+    path = tmp_path / "ref.fa"
+    path.write_bytes(text.encode())
+    with caplog.at_level("WARNING", logger="pssnmf.data.fasta"), IndexedFasta(path) as ref:
+        assert ref.fetch("chr3", 33, 35) == "CA" and ref.fetch("2", 9, 10) == "A"
+    assert caplog.text == ""
+
+
+def test_a_stale_index_is_detected_not_used_and_not_overwritten(tmp_path, caplog):
+    """The FASTA rewritten with another line width, its old index kept (and newer): the index
+    would fetch the wrong bases; it is refused with a warning and the FASTA indexed in memory."""
+    path = tmp_path / "ref.fa"
+    path.write_text(_fasta_text(SEQUENCES, 10))
+    fai = write_fai(path)
+    old_index = fai.read_bytes()
+    path.write_text(_fasta_text(SEQUENCES, 6))
+    os.utime(fai, (path.stat().st_mtime + 10,) * 2)  # the index newer: only the layout tells
+    with caplog.at_level("WARNING", logger="pssnmf.data.fasta"), IndexedFasta(path) as ref:
+        assert ref.fetch("chr1", 8, 14) == "ACGGAT" and ref.fetch("chr3", 28, 35) == "GATTACA"
+    assert f"{fai} does not fit {path}" in caplog.text and "indexed again in memory" in caplog.text
+    assert fai.read_bytes() == old_index
+    # Same layout, one base edited after the index was written: the dates tell.
+    caplog.clear()
+    write_fai(path)
+    path.write_text(_fasta_text({**SEQUENCES, "chr1": "T" + SEQUENCES["chr1"][1:]}, 6))
+    os.utime(path, (fai.stat().st_mtime + 10,) * 2)
+    with caplog.at_level("WARNING", logger="pssnmf.data.fasta"), IndexedFasta(path) as ref:
+        assert ref.fetch("chr1", 0, 2) == "TC"
+    assert "changed after the index was written" in caplog.text
+
+
+def test_maf_counts_through_a_stale_index_are_right(tmp_path, caplog):
+    """The issue's case: a stale index made most substitutions reference mismatches (an INFO line)."""
+    path = tmp_path / "ref.fa"
+    path.write_text(_fasta_text({"chr1": FASTA.split("\n>")[0].split("\n", 1)[1].replace("\n", ""),
+                                 "2": "CCCCCAAAAA"}, 10))
+    expected = convert_maf(_maf(tmp_path / "m.maf"), path)
+    fai = Path(str(path) + ".fai")
+    path.write_text(_fasta_text({"chr1": FASTA.split("\n>")[0].split("\n", 1)[1].replace("\n", ""),
+                                 "2": "CCCCCAAAAA"}, 4))
+    os.utime(fai, (path.stat().st_mtime + 10,) * 2)
+    with caplog.at_level("INFO"):
+        result = convert_maf(_maf(tmp_path / "m.maf"), path)
+    assert result.counts.equals(expected.counts) and result.skipped == expected.skipped
+    assert "does not fit" in caplog.text
+
+
+def test_a_corrupt_index_line_is_named(tmp_path):
+    path = tmp_path / "ref.fa"
+    path.write_text(_fasta_text(SEQUENCES, 10))
+    Path(str(path) + ".fai").write_text("chr1\t23\tx\t10\t11\n")
+    with pytest.raises(FastaError, match=r"ref\.fa\.fai: line 1: expected 5 tab-separated fields"):
+        IndexedFasta(path)

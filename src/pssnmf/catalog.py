@@ -140,7 +140,9 @@ def catalog_from_table(
 
     ``source`` names the table in error messages (for example ``file.xlsx, sheet TableS3``).
     """
-    header = np.array([str(c) for c in table.columns], dtype=object)
+    # A missing header (NaN) is an empty ID; the text "NaN" is a sample's name.
+    header = np.array(["" if c is None or (isinstance(c, float) and np.isnan(c)) else str(c) for c in table.columns],
+                      dtype=object)
     body = table.astype(object).where(table.notna(), "").astype(str).to_numpy(dtype=object)
     grid = np.vstack([header[None, :], body]) if len(body) else header[None, :]
     return catalog_from_grid(grid, source, on_all_zero=on_all_zero, ignore_columns=ignore_columns)
@@ -249,7 +251,7 @@ def _channel_order(labels: list[str], where: list[str], source: str) -> list[int
 def _check_sample_ids(samples: list[str], where: list[str], source: str) -> None:
     first_seen: dict[str, int] = {}
     for i, name in enumerate(samples):
-        if name == "" or name.lower() == "nan":
+        if name == "":
             raise CatalogError(f"{source}: {where[i]}: empty sample ID; expected a unique name per sample")
         if name in first_seen:
             raise CatalogError(

@@ -8,15 +8,24 @@ line_bases, line_width``), so an index written by ``samtools faidx`` works too, 
 seeked into: the workflow decompresses the downloaded genome once (rule
 ``unpack_reference``).  ``pyfaidx`` would do the same job; 80 lines here save a
 dependency.
+
+An index that no longer fits its FASTA (the FASTA rewritten with another line width, or
+edited after the index was made) would fetch the wrong bases without a word, so it is
+checked against the file before use (:func:`stale_index`); a stale index is not used and
+not overwritten: the FASTA is indexed again in memory, with a warning that says how to
+refresh the file.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from pssnmf.data.atomic import atomic_path
+
+log = logging.getLogger(__name__)
 
 
 class FastaError(ValueError):
@@ -35,6 +44,14 @@ def write_fai(fasta: str | os.PathLike, fai: str | os.PathLike | None = None) ->
     """Scan ``fasta`` once (line by line) and write its ``.fai`` index; return the index path."""
     fasta = Path(fasta)
     fai = Path(fai) if fai is not None else Path(str(fasta) + ".fai")
+    rows = _index_rows(fasta)
+    with atomic_path(fai) as tmp:
+        tmp.write_text("\n".join(rows) + "\n")
+    return fai
+
+
+def _index_rows(fasta: Path) -> list[str]:
+    """The ``.fai`` lines of ``fasta`` (samtools' five fields), from one scan of the file."""
     rows: list[str] = []
     name = None
     length = offset = line_bases = line_width = 0
@@ -73,9 +90,65 @@ def write_fai(fasta: str | os.PathLike, fai: str | os.PathLike | None = None) ->
         rows.append(f"{name}\t{length}\t{offset}\t{line_bases}\t{line_width}")
     if not rows:
         raise FastaError(f"{fasta}: no sequences; expected a FASTA file ('>name' lines, then bases)")
-    with atomic_path(fai) as tmp:
-        tmp.write_text("\n".join(rows) + "\n")
-    return fai
+    return rows
+
+
+def _parse_fai(lines: list[str], fai: Path) -> dict[str, FaiEntry]:
+    index: dict[str, FaiEntry] = {}
+    for number, line in enumerate(lines, start=1):
+        fields = line.split("\t")
+        try:
+            entry = FaiEntry(*(int(f) for f in fields[1:5]))
+        except (TypeError, ValueError):
+            raise FastaError(f"{fai}: line {number}: expected 5 tab-separated fields, the last four whole "
+                             "numbers (samtools .fai)") from None
+        index[fields[0]] = entry
+    return index
+
+
+def stale_index(fasta: str | os.PathLike, fai: str | os.PathLike, index: dict[str, FaiEntry]) -> str | None:
+    """Why ``index`` (read from ``fai``) does not describe ``fasta``, or ``None`` when it does.
+
+    Checks, without reading the sequences: the FASTA is not newer than the index; each
+    sequence starts right after its own ``>name`` line, its lines end where the index says,
+    and it ends where the next header (or the end of the file) begins.
+    """
+    fasta, fai = Path(fasta), Path(fai)
+    size = fasta.stat().st_size
+    if fasta.stat().st_mtime > fai.stat().st_mtime:
+        return "the FASTA was changed after the index was written"
+    ends = []
+    with open(fasta, "rb") as handle:
+        def read(at: int, n: int) -> bytes:
+            handle.seek(max(at, 0))
+            return handle.read(n)
+
+        for name, entry in index.items():
+            newline = entry.line_width - entry.line_bases
+            if entry.offset < 2 or entry.length < 0 or (
+                    entry.length and (entry.line_bases <= 0 or newline not in (1, 2))):
+                return f"sequence {name!r}: impossible entry {entry}"
+            before = read(entry.offset - 4096, min(entry.offset, 4096))
+            header = before[before.rfind(b"\n", 0, len(before) - 1) + 1:]
+            if header[:1] != b">" or not header.endswith(b"\n") or header[1:].split()[:1] != [name.encode()]:
+                return f"sequence {name!r} does not start at byte {entry.offset}"
+            if entry.length == 0:
+                last_base_end = entry.offset
+            else:
+                full, rest = divmod(entry.length, entry.line_bases)
+                line_end = read(entry.offset + entry.line_bases, 1)
+                if entry.length > entry.line_bases and line_end not in (b"\n", b"\r"):
+                    return f"sequence {name!r}: its lines are not {entry.line_bases} bases long"
+                last_base_end = entry.offset + full * entry.line_width + (rest if rest else -newline)
+            tail = read(last_base_end, 64)
+            following = tail.lstrip(b"\r\n")
+            mid_line = entry.length > 0 and tail == following and tail  # no line end after the last base
+            if last_base_end > size or following[:1] not in (b"", b">") or mid_line:
+                return f"sequence {name!r} does not end where the index says (byte {last_base_end} of {size})"
+            ends.append(last_base_end + len(tail) - len(following))
+    if not ends or max(ends) != size:
+        return f"the index covers {max(ends, default=0)} of the file's {size} bytes"
+    return None
 
 
 class IndexedFasta:
@@ -93,12 +166,12 @@ class IndexedFasta:
             raise FastaError(f"{self.path}: no such FASTA file")
         if not fai.is_file():
             write_fai(self.path, fai)
-        self.index: dict[str, FaiEntry] = {}
-        for number, line in enumerate(fai.read_text().splitlines(), start=1):
-            fields = line.split("\t")
-            if len(fields) < 5:
-                raise FastaError(f"{fai}: line {number}: expected 5 tab-separated fields (samtools .fai)")
-            self.index[fields[0]] = FaiEntry(*(int(f) for f in fields[1:5]))
+        self.index = _parse_fai(fai.read_text().splitlines(), fai)
+        problem = stale_index(self.path, fai, self.index)
+        if problem:
+            log.warning("%s does not fit %s (%s): not used; the FASTA is indexed again in memory. Delete the "
+                        "stale index to have a fresh one written (or run samtools faidx)", fai, self.path, problem)
+            self.index = _parse_fai(_index_rows(self.path), self.path)
         self._handle = open(self.path, "rb")  # noqa: SIM115 - closed in close()
 
     def close(self) -> None:

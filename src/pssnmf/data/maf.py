@@ -12,12 +12,20 @@ reference (G or A) is reverse-complemented together with its context:
 Rows that are not single-base substitutions (indels, DNPs, ONPs), rows with an
 unknown base (``N``) in the reference, alternative or context, and rows whose
 reference allele disagrees with the context or FASTA are skipped and counted
-(:attr:`MafConversion.skipped`), never silently guessed.  A variant listed twice
-for one sample (same position and alleles) is counted once.
+(:attr:`MafConversion.skipped`), never silently guessed; when more than
+:data:`MISMATCH_WARNING_SHARE` of the substitutions disagree with the reference, the
+log says so as a warning (the wrong genome build, or a stale index).  A variant listed
+twice for one sample (same position and alleles) is counted once.
+
+A row that cannot be read is an error naming the file and line (:class:`MafError`):
+more fields than the header, an empty sample ID, a ``Start_Position`` that is not a
+whole number.  Every field is read as text, so a sample named ``NaN`` or ``NA`` is a
+sample ID like any other.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import logging
 import os
@@ -43,6 +51,10 @@ SKIP_REASONS = (
     "no_context",  # chromosome absent from the FASTA, or position outside it
     "duplicate",  # same sample, position and alleles seen before
 )
+
+
+MISMATCH_WARNING_SHARE = 0.05
+"""Share of reference mismatches among the substitutions above which the log warns."""
 
 
 class MafError(ValueError):
@@ -95,6 +107,28 @@ def _header_rows(path: Path) -> tuple[int, str]:
     return skipped, "\t" if "\t" in header else ","
 
 
+def _check_field_counts(path: Path, sep: str, skip: int, n_columns: int) -> None:
+    """A MafError naming the first data line with more fields than the header.
+
+    pandas drops such fields without a word when it reads only some columns, so a shifted row
+    would be read with its values in the wrong columns.  One pass over the raw lines (a line
+    with quotes is split as CSV); trailing empty fields (a separator at the line end) are fine.
+    """
+    opener = gzip.open if path.suffix == ".gz" else open
+    separator = sep.encode()
+    with opener(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if number <= skip + 1 or line.count(separator) < n_columns:
+                continue
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            fields = next(csv.reader([text], delimiter=sep)) if '"' in text else text.split(sep)
+            while len(fields) > n_columns and not fields[-1].strip():
+                fields.pop()
+            if len(fields) > n_columns:
+                raise MafError(f"{path}: line {number}: {len(fields)} fields, but the header names {n_columns} "
+                               "columns; expected one field per column")
+
+
 def _pick(columns: list[str], wanted: tuple[str, ...], path: Path, required: bool = True) -> str | None:
     lower = {c.lower(): c for c in columns}
     for name in wanted:
@@ -136,7 +170,7 @@ def convert_maf(
     if not path.is_file():
         raise MafError(f"{path}: no such MAF file")
     skip, sep = _header_rows(path)
-    head = pd.read_csv(path, sep=sep, skiprows=skip, nrows=0)
+    head = pd.read_csv(path, sep=sep, skiprows=skip, nrows=0, dtype=str, keep_default_na=False)
     columns = list(head.columns)
     c_sample = _pick(columns, (sample_column,) if sample_column else ("Tumor_Sample_Barcode", "DepMap_ID"), path)
     c_chrom = _pick(columns, ("Chromosome",), path)
@@ -159,16 +193,25 @@ def convert_maf(
     sample_idx: list[int] = []
     channel_idx: list[int] = []
     rows = 0
+    _check_field_counts(path, sep, skip, len(columns))
+    first_line = skip + 2  # 1-based line of the first data row (blank lines are kept as rows)
     try:
         reader = pd.read_csv(
-            path, sep=sep, skiprows=skip, usecols=usecols, dtype=str, keep_default_na=False, chunksize=chunksize
+            path, sep=sep, skiprows=skip, usecols=usecols, dtype=str, keep_default_na=False, index_col=False,
+            skip_blank_lines=False, chunksize=chunksize,
         )
         for chunk in reader:
-            rows += len(chunk)
-            for rec in chunk[usecols].itertuples(index=False, name=None):
+            start = first_line + (chunk.index[0] if len(chunk) else 0)
+            for offset, rec in enumerate(chunk[usecols].itertuples(index=False, name=None)):
                 values = dict(zip(usecols, rec, strict=True))
+                line = start + offset
+                if not any(v.strip() for v in rec):
+                    continue  # a blank line
+                rows += 1
                 sample = values[c_sample].strip()
-                sample = sample_id(sample) if sample_id else sample
+                sample = sample_id(sample) if sample_id and sample else sample
+                if not sample:
+                    raise MafError(f"{path}: line {line}: empty {c_sample}; expected a sample ID on every row")
                 if keep_sample is not None and not keep_sample(sample):
                     continue
                 ref = values[c_ref].strip().upper()
@@ -182,7 +225,11 @@ def convert_maf(
                 if ref not in _BASES or alt not in _BASES or ref == alt:
                     skipped["unknown_base"] += 1
                     continue
-                chrom, pos = values[c_chrom].strip(), int(values[c_pos])
+                chrom, position = values[c_chrom].strip(), values[c_pos].strip()
+                if not (position.isascii() and position.isdigit()):
+                    raise MafError(f"{path}: line {line}: {c_pos} {position[:40]!r} is not a whole number; "
+                                   "expected the variant's 1-based position")
+                pos = int(position)
                 context = values[c_context].strip().upper() if c_context else ""
                 if context:
                     centre = len(context) // 2
@@ -223,6 +270,12 @@ def convert_maf(
     for reason, number in skipped.items():
         if number:
             log.info("%s: skipped %d row(s): %s", path, number, reason)
+    placed = len(channel_idx) + skipped["duplicate"] + skipped["ref_mismatch"]
+    if skipped["ref_mismatch"] > MISMATCH_WARNING_SHARE * placed:
+        log.warning("%s: %d of %d substitutions (%.0f %%) have a reference allele that disagrees with the %s; "
+                    "they are skipped. Is it the genome build the MAF was called on?", path,
+                    skipped["ref_mismatch"], placed, 100 * skipped["ref_mismatch"] / placed,
+                    "FASTA" if reference is not None else "context column")
     return MafConversion(counts=counts, skipped=skipped, rows=rows)
 
 
