@@ -145,11 +145,16 @@ def test_loss_decreases_with_classification():
             assert history[-1] < history[0], f"lambda_c={lambda_c}: {history[0]:.4g} -> {history[-1]:.4g}"
 
 
-def test_n_restarts_one_has_undefined_stability():
-    X, y, _ = _data()
-    model = IntegratedNMF(**{**FAST, "n_restarts": 1}).fit(X, y)
+@pytest.mark.parametrize("solver", ["bcd", "mu"])
+def test_n_restarts_one_has_undefined_stability_and_pseudo_labels(solver):
+    """One restart: stability is undefined, and pseudo-labelling works (its label arrays were once a
+    read-only view for a single restart, so the first pseudo-label crashed the fit)."""
+    X, y, _ = _data(n_labelled=120, n_unlabelled=120)
+    model = IntegratedNMF(n_signatures=4, n_restarts=1, random_state=5, lambda_c=0.2, confidence_threshold=0.5,
+                          solver=solver).fit(X, y)
     assert np.isnan(model.stability_)
     assert model.restart_signatures_.shape == (1, 4, 96)
+    assert len(model.pseudo_labels_) > 0
 
 
 def test_save_load_round_trip_and_clear_errors(tmp_path):
