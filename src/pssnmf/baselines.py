@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import numbers
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from .channels import SBS96, normalize_channel
+from .data.atomic import atomic_path
 from .model.estimator import _encode_labels
 from .model.nnls import nnls_exposures
 
@@ -294,17 +294,8 @@ def save_baseline(model, path: str | os.PathLike, metadata: dict | None = None) 
               "scaler_scale": scaler.scale_, "coef": logistic.coef_, "intercept": logistic.intercept_}
     if hasattr(model, "signatures_"):
         arrays["signatures"] = model.signatures_
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.savez(handle, **arrays)
 
 
 def load_baseline(path: str | os.PathLike):

@@ -66,7 +66,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -76,6 +75,7 @@ import numpy as np
 import pandas as pd
 
 from pssnmf.channels import SBS96
+from pssnmf.data.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -492,17 +492,8 @@ def _record(row_id: str, origin: str, m: pd.Series, place: object, ptext: str, r
 # Atomic writing
 # --------------------------------------------------------------------------------------------
 def write_text_atomic(text: str, path: str | os.PathLike) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
 
 
 def write_tsv_atomic(frame: pd.DataFrame, path: str | os.PathLike) -> None:

@@ -13,11 +13,12 @@ Each builder returns a DataFrame ready to be written as TSV; column names say wh
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from pssnmf.data.atomic import atomic_path
 
 PATHWAYS = ("HR", "MMR", "BER")
 STATUSES = ("hom", "het", "wt")
@@ -466,16 +467,8 @@ def undetermined_table(intervals: pd.DataFrame) -> pd.DataFrame:
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write ``table`` as TSV atomically (temporary file, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_path(path) as tmp:
         table.to_csv(tmp, sep="\t", index=False, lineterminator="\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
     return path
 
 

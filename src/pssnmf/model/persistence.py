@@ -8,8 +8,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pandas as pd
 import pssnmf
 
 from ..channels import SBS96
+from ..data.atomic import atomic_path
 from .estimator import IntegratedNMF, signature_names
 
 FORMAT = "pssnmf-integrated-nmf"
@@ -89,15 +88,8 @@ def save_model(model, path, metadata=None):
     }
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(buffer.getvalue())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(buffer.getvalue())
 
 
 MAX_MODEL_BYTES = 256 * 2**20
