@@ -107,7 +107,11 @@ def read_catalog(
     path = Path(path)
     if not path.is_file():
         raise CatalogError(f"{path}: no such file; expected an SBS96 catalog")
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise CatalogError(f"{path}: not a UTF-8 text file ({err}); expected a tab- or comma-separated "
+                           "SBS96 catalog (uncompress a .gz first)") from None
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise CatalogError(f"{path}: the file is empty; expected an SBS96 catalog")

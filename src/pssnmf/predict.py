@@ -429,11 +429,7 @@ def predict_catalog(
     _check_model_path(model_path)
     # The catalog before the model: reading a catalog of thousands of samples takes about
     # as long as importing the model library, and a bad catalog is the likelier mistake.
-    try:
-        counts = read_catalog(catalog_path)
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{catalog_path}: not a UTF-8 text file ({err}); expected a tab- or comma-separated "
-                         "SBS96 catalog (uncompress a .gz first)") from None
+    counts = read_catalog(catalog_path)
     log.info("catalog %s: %d samples (%s)", catalog_path, len(counts), catalog_layout(catalog_path, counts.index))
     model = read_model(model_path)
     _log_model(model_path, model)

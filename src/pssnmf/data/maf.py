@@ -25,10 +25,12 @@ sample ID like any other.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import logging
 import os
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +109,17 @@ def _header_rows(path: Path) -> tuple[int, str]:
     return skipped, "\t" if "\t" in header else ","
 
 
+@contextlib.contextmanager
+def _unreadable_as_maf_error(path: Path):
+    """What the text, gzip and CSV layers raise on a damaged file, as a MafError naming it."""
+    try:
+        yield
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, EOFError, gzip.BadGzipFile,
+            zlib.error) as error:
+        raise MafError(f"{path}: not a readable MAF ({type(error).__name__}: {error}); expected tab-separated "
+                       "UTF-8 text (or gzip of it), one variant per line") from None
+
+
 def _check_field_counts(path: Path, sep: str, skip: int, n_columns: int) -> None:
     """A MafError naming the first data line with more fields than the header.
 
@@ -169,8 +182,9 @@ def convert_maf(
     path = Path(path)
     if not path.is_file():
         raise MafError(f"{path}: no such MAF file")
-    skip, sep = _header_rows(path)
-    head = pd.read_csv(path, sep=sep, skiprows=skip, nrows=0, dtype=str, keep_default_na=False)
+    with _unreadable_as_maf_error(path):
+        skip, sep = _header_rows(path)
+        head = pd.read_csv(path, sep=sep, skiprows=skip, nrows=0, dtype=str, keep_default_na=False)
     columns = list(head.columns)
     c_sample = _pick(columns, (sample_column,) if sample_column else ("Tumor_Sample_Barcode", "DepMap_ID"), path)
     c_chrom = _pick(columns, ("Chromosome",), path)
@@ -193,73 +207,74 @@ def convert_maf(
     sample_idx: list[int] = []
     channel_idx: list[int] = []
     rows = 0
-    _check_field_counts(path, sep, skip, len(columns))
     first_line = skip + 2  # 1-based line of the first data row (blank lines are kept as rows)
     try:
-        reader = pd.read_csv(
-            path, sep=sep, skiprows=skip, usecols=usecols, dtype=str, keep_default_na=False, index_col=False,
-            skip_blank_lines=False, chunksize=chunksize,
-        )
-        for chunk in reader:
-            start = first_line + (chunk.index[0] if len(chunk) else 0)
-            for offset, rec in enumerate(chunk[usecols].itertuples(index=False, name=None)):
-                values = dict(zip(usecols, rec, strict=True))
-                line = start + offset
-                if not any(v.strip() for v in rec):
-                    continue  # a blank line
-                rows += 1
-                sample = values[c_sample].strip()
-                sample = sample_id(sample) if sample_id and sample else sample
-                if not sample:
-                    raise MafError(f"{path}: line {line}: empty {c_sample}; expected a sample ID on every row")
-                if keep_sample is not None and not keep_sample(sample):
-                    continue
-                ref = values[c_ref].strip().upper()
-                alt = values[c_alt].strip().upper()
-                if (c_type and values[c_type].strip().upper() not in ("SNP", "")) or len(ref) != 1 or len(alt) != 1:
-                    skipped["not_sbs"] += 1
-                    continue
-                if ref == "-" or alt == "-":
-                    skipped["not_sbs"] += 1
-                    continue
-                if ref not in _BASES or alt not in _BASES or ref == alt:
-                    skipped["unknown_base"] += 1
-                    continue
-                chrom, position = values[c_chrom].strip(), values[c_pos].strip()
-                if not (position.isascii() and position.isdigit()):
-                    raise MafError(f"{path}: line {line}: {c_pos} {position[:40]!r} is not a whole number; "
-                                   "expected the variant's 1-based position")
-                pos = int(position)
-                context = values[c_context].strip().upper() if c_context else ""
-                if context:
-                    centre = len(context) // 2
-                    if len(context) % 2 == 0 or len(context) < 3:
+        with _unreadable_as_maf_error(path):
+            _check_field_counts(path, sep, skip, len(columns))
+            reader = pd.read_csv(
+                path, sep=sep, skiprows=skip, usecols=usecols, dtype=str, keep_default_na=False, index_col=False,
+                skip_blank_lines=False, chunksize=chunksize,
+            )
+            for chunk in reader:
+                start = first_line + (chunk.index[0] if len(chunk) else 0)
+                for offset, rec in enumerate(chunk[usecols].itertuples(index=False, name=None)):
+                    values = dict(zip(usecols, rec, strict=True))
+                    line = start + offset
+                    if not any(v.strip() for v in rec):
+                        continue  # a blank line
+                    rows += 1
+                    sample = values[c_sample].strip()
+                    sample = sample_id(sample) if sample_id and sample else sample
+                    if not sample:
+                        raise MafError(f"{path}: line {line}: empty {c_sample}; expected a sample ID on every row")
+                    if keep_sample is not None and not keep_sample(sample):
+                        continue
+                    ref = values[c_ref].strip().upper()
+                    alt = values[c_alt].strip().upper()
+                    if (c_type and values[c_type].strip().upper() not in ("SNP", "")) or len(ref) != 1 or len(alt) != 1:
+                        skipped["not_sbs"] += 1
+                        continue
+                    if ref == "-" or alt == "-":
+                        skipped["not_sbs"] += 1
+                        continue
+                    if ref not in _BASES or alt not in _BASES or ref == alt:
+                        skipped["unknown_base"] += 1
+                        continue
+                    chrom, position = values[c_chrom].strip(), values[c_pos].strip()
+                    if not (position.isascii() and position.isdigit()):
+                        raise MafError(f"{path}: line {line}: {c_pos} {position[:40]!r} is not a whole number; "
+                                       "expected the variant's 1-based position")
+                    pos = int(position)
+                    context = values[c_context].strip().upper() if c_context else ""
+                    if context:
+                        centre = len(context) // 2
+                        if len(context) % 2 == 0 or len(context) < 3:
+                            skipped["no_context"] += 1
+                            continue
+                        bases = context[centre - 1 : centre + 2]
+                    elif reference is not None:
+                        bases = reference.fetch(chrom, pos - 2, pos + 1)
+                        if bases is None or len(bases) != 3:
+                            skipped["no_context"] += 1
+                            continue
+                    else:
                         skipped["no_context"] += 1
                         continue
-                    bases = context[centre - 1 : centre + 2]
-                elif reference is not None:
-                    bases = reference.fetch(chrom, pos - 2, pos + 1)
-                    if bases is None or len(bases) != 3:
-                        skipped["no_context"] += 1
+                    if bases[1] != ref:
+                        # An N in the reference is an unknown base, not a disagreement.
+                        skipped["unknown_base" if bases[1] not in _BASES else "ref_mismatch"] += 1
                         continue
-                else:
-                    skipped["no_context"] += 1
-                    continue
-                if bases[1] != ref:
-                    # An N in the reference is an unknown base, not a disagreement.
-                    skipped["unknown_base" if bases[1] not in _BASES else "ref_mismatch"] += 1
-                    continue
-                channel = sbs96_channel(bases[0], ref, alt, bases[2])
-                if channel is None:
-                    skipped["unknown_base"] += 1
-                    continue
-                key = (sample, chrom, pos, ref, alt)
-                if key in seen:
-                    skipped["duplicate"] += 1
-                    continue
-                seen.add(key)
-                sample_idx.append(sample_order.setdefault(sample, len(sample_order)))
-                channel_idx.append(CHANNEL_INDEX[channel])
+                    channel = sbs96_channel(bases[0], ref, alt, bases[2])
+                    if channel is None:
+                        skipped["unknown_base"] += 1
+                        continue
+                    key = (sample, chrom, pos, ref, alt)
+                    if key in seen:
+                        skipped["duplicate"] += 1
+                        continue
+                    seen.add(key)
+                    sample_idx.append(sample_order.setdefault(sample, len(sample_order)))
+                    channel_idx.append(CHANNEL_INDEX[channel])
     finally:
         if reference is not None:
             reference.close()
