@@ -65,6 +65,16 @@ def _names_file(error: BaseException, path: Path) -> None:
     assert str(path) in str(error), f"{type(error).__name__} does not name {path}: {error}"
 
 
+def _with_field(original: bytes, line: int, column: int, value: str, path: Path) -> Path:
+    """``original`` (tab-separated) with one field replaced by ``value``, written to ``path``."""
+    lines = original.decode().split("\n")
+    fields = lines[line].split("\t")
+    fields[column % len(fields)] = value
+    lines[line] = "\t".join(fields)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
 # ---------------------------------------------------------------------------- catalogs
 @functools.lru_cache(maxsize=None)
 def _catalog_bytes(data_dir: Path) -> bytes:
@@ -92,13 +102,7 @@ def test_read_catalog_on_damaged_bytes(data, data_dir, tmp_path):
 @SETTINGS
 @given(line=st.integers(0, 96), column=st.integers(0, 21), value=st.sampled_from(ODD_VALUES) | st.text(max_size=12))
 def test_read_catalog_with_an_odd_field(line, column, value, data_dir, tmp_path):
-    lines = _catalog_bytes(data_dir).decode().split("\n")
-    fields = lines[line].split("\t")
-    fields[column % len(fields)] = value
-    lines[line] = "\t".join(fields)
-    path = tmp_path / "catalog.tsv"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    _read_catalog_or_refuse(path)
+    _read_catalog_or_refuse(_with_field(_catalog_bytes(data_dir), line, column, value, tmp_path / "catalog.tsv"))
 
 
 # ---------------------------------------------------------------------------- MAFs
@@ -129,13 +133,8 @@ def test_maf_reader_on_damaged_bytes(data, tmp_path_factory, tmp_path):
 @SETTINGS
 @given(line=st.integers(1, 9), column=st.integers(0, 8), value=st.sampled_from(ODD_VALUES) | st.text(max_size=12))
 def test_maf_reader_with_an_odd_field(line, column, value, tmp_path_factory, tmp_path):
-    lines = _maf_bytes(tmp_path_factory.getbasetemp()).decode().split("\n")
-    fields = lines[line].split("\t")
-    fields[column % len(fields)] = value
-    lines[line] = "\t".join(fields)
-    path = tmp_path / "tumours.maf"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    _convert_or_refuse(path)
+    original = _maf_bytes(tmp_path_factory.getbasetemp())
+    _convert_or_refuse(_with_field(original, line, column, value, tmp_path / "tumours.maf"))
 
 
 # ---------------------------------------------------------------------------- model files
