@@ -22,7 +22,7 @@ What it does:
 
 Usage:
     python benchmarks/estimate_full_run.py [--catalog C --samples S] [--data-dir ../shared/data]
-        [--models S-NMF SS-NMF SS-NMF-UR PSS-NMF PSS-NMF-UR] [--ks 2 6 10] [--cores 2] [--dtype float64]
+        [--models S-NMF SS-NMF SS-NMF-UR PSS-NMF PSS-NMF-UR] [--ks 2 6 10] [--cores 2] [--solver bcd] [--dtype float64]
         [--out bench.tsv] [--config config/config.yaml]
 """
 
@@ -145,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ct", type=float, default=0.5)
     parser.add_argument("--n-restarts", type=int, default=10)
     parser.add_argument("--max-epochs", type=int, help="model default unless given")
+    parser.add_argument("--solver", default="bcd", choices=["bcd", "mu"], help="experiment.fit.solver")
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"],
-                        help="training precision (experiment.fit.dtype)")
+                        help="training precision (experiment.fit.dtype; float32 needs --solver mu)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--out", help="TSV of the measured fits")
     parser.add_argument("--config", default=str(Path(__file__).resolve().parents[1] / "config" / "config.yaml"),
@@ -171,13 +172,14 @@ def main(argv: list[str] | None = None) -> int:
         start_seconds = job_start_seconds()
         print(f"job start (python + import pssnmf): {start_seconds:.2f} s", flush=True)
 
-        settings = FitSettings(n_restarts=args.n_restarts, max_epochs=args.max_epochs, dtype=args.dtype)
+        settings = FitSettings(n_restarts=args.n_restarts, solver=args.solver, max_epochs=args.max_epochs,
+                               dtype=args.dtype)
         # The compiled kernels are built once per installation and dtype (numba's disk cache), then
         # loaded in ~0.2 s by every job: a short fit first keeps that one-off cost out of the timings.
         start = time.perf_counter()
         with threadpool_limits(limits=1):
             fit_one(data, Point("SS-NMF", 2, args.lambda_c, args.lambda_l2, None, "0"), 0,
-                    FitSettings(n_restarts=2, min_epochs=10, max_epochs=20, dtype=args.dtype))
+                    FitSettings(n_restarts=2, solver=args.solver, min_epochs=10, max_epochs=20, dtype=args.dtype))
         print(f"first fit (compiles the kernels if numba's cache lacks them): {time.perf_counter() - start:.2f} s",
               flush=True)
         rows = []

@@ -241,3 +241,15 @@ def test_the_inflation_limit_is_the_loaders():
     from pssnmf.model import persistence
 
     assert persistence.MAX_MODEL_BYTES == MAX_MODEL_BYTES
+
+
+def test_the_solver_travels_with_the_model_and_older_files_load_as_mu(model_file, tmp_path):  # noqa: F811
+    """A model file records its solver; a file written before the solver option existed was trained
+    by the paper's updates, and loads as solver='mu' (not as today's default)."""
+    model = load_model(model_file)
+    for solver in ("mu", "bcd"):
+        model.set_params(solver=solver)
+        save_model(model, tmp_path / f"{solver}.npz")
+        assert load_model(tmp_path / f"{solver}.npz").get_params()["solver"] == solver
+    older = spoil_metadata(lambda info: info["params"].pop("solver") and None)(tmp_path / "bcd.npz", tmp_path / "older.npz")
+    assert load_model(older).get_params()["solver"] == "mu"

@@ -25,11 +25,14 @@ FORMAT_VERSION = 1
 
 _PARAMS = ("n_signatures", "mode", "unlabeled_regularization", "ur_weight", "confidence_threshold",
            "pseudo_label_vote", "soft_pseudo_labels", "revisable_pseudo_labels", "lambda_c", "lambda_l2",
-           "mu_w", "n_restarts", "tol", "min_epochs", "max_epochs", "random_state", "dtype")
+           "mu_w", "n_restarts", "solver", "tol", "min_epochs", "max_epochs", "random_state", "dtype")
 
-_PARAMS_ADDED_LATER = ("ur_weight", "pseudo_label_vote", "soft_pseudo_labels", "revisable_pseudo_labels")
-"""Parameters that files of the first format-1 version lack: they load with the estimator's
-defaults, which are what that version did."""
+_PARAMS_ADDED_LATER = ("ur_weight", "pseudo_label_vote", "soft_pseudo_labels", "revisable_pseudo_labels", "solver")
+"""Parameters that files of the first format-1 version lack: they load with what that version did
+(the estimator's defaults, except ``solver``: "mu" was the only one, see ``_EARLIER_VALUES``)."""
+
+_EARLIER_VALUES = {"solver": "mu"}
+"""Values of parameters added later that differ from today's defaults, for files that lack them."""
 
 _REVISION_COLUMNS = ["restart", "sample", "label", "epoch", "revoked_epoch"]
 
@@ -198,7 +201,7 @@ def _checked_model(path: Path, info: dict, arrays: dict[str, np.ndarray]) -> Int
     _check(path, isinstance(params, dict) and set(params) <= set(_PARAMS)
            and set(_PARAMS) - set(params) <= set(_PARAMS_ADDED_LATER), "params",
            f"an object of {', '.join(_PARAMS)}")
-    model = IntegratedNMF(**params)
+    model = IntegratedNMF(**{**{k: v for k, v in _EARLIER_VALUES.items() if k not in params}, **params})
     try:
         model._validate_params()
     except ValueError as error:
