@@ -7,10 +7,10 @@ import pytest
 
 from pssnmf.model import IntegratedNMF, bcd, bcd_kernels
 from pssnmf.model.estimator import SOLVER_DEFAULTS
-from pssnmf.model.training import initial_state, train_restarts
+from pssnmf.model.training import initial_state
 from pssnmf.model.updates import LOGIT_CLIP, total_loss
 
-from test_model_estimator import _data
+from test_model_estimator import _data, together_and_alone
 
 
 def _state(unlabeled_regularization, n_restarts=3, k=4, seed=0, lambda_c=0.5, lambda_l2=1e-3):
@@ -81,15 +81,7 @@ def test_lower_loss_than_the_paper_updates_from_the_same_start():
 
 
 def test_restarts_trained_together_equal_restarts_trained_alone_bit_for_bit():
-    X, y, classes = _data(n_labelled=80, n_unlabelled=80)
-    profiles = X / X.sum(axis=1, keepdims=True)
-    codes = np.where(y == None, -1, classes)  # noqa: E711
-    settings = dict(n_signatures=4, pseudo_labeling=True, unlabeled_regularization=True, confidence_threshold=0.5,
-                    lambda_c=0.1, lambda_l2=1e-4, mu_w=0.2, tol=1e-4, min_epochs=10, max_epochs=400,
-                    dtype="float64", solver="bcd")
-    seeds = np.random.SeedSequence(11).spawn(3)
-    together = train_restarts(profiles, codes, 3, rngs=[np.random.default_rng(s) for s in seeds], **settings)
-    alone = [train_restarts(profiles, codes, 3, rngs=[np.random.default_rng(s)], **settings)[0] for s in seeds]
+    together, alone = together_and_alone(tol=1e-4, min_epochs=10, solver="bcd")
     assert len({r.n_epochs for r in together}) > 1, "restarts should stop at different iterations here"
     assert any(r.pseudo_labels for r in together), "the test should pseudo-label"
     for joint, single in zip(together, alone):

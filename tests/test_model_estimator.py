@@ -290,19 +290,24 @@ def test_transform_can_return_a_dataframe_named_by_signature():
     np.testing.assert_array_equal(exposures.to_numpy(), plain)
 
 
-def test_restarts_trained_together_equal_restarts_trained_alone():
-    """Batching and compaction do not mix restarts: each equals its own run alone (float64)."""
+def together_and_alone(**stopping):
+    """Three PSS-NMF U.R. restarts trained together, and each alone: (together, alone) results."""
     from pssnmf.model.training import train_restarts
 
     X, y, classes = _data(n_labelled=80, n_unlabelled=80)
     profiles = X / X.sum(axis=1, keepdims=True)
     codes = np.where(y == None, -1, classes)  # noqa: E711
     settings = dict(n_signatures=4, pseudo_labeling=True, unlabeled_regularization=True, confidence_threshold=0.5,
-                    lambda_c=0.1, lambda_l2=1e-4, mu_w=0.2, tol=1e-2, min_epochs=20, max_epochs=400,
-                    dtype="float64")
+                    lambda_c=0.1, lambda_l2=1e-4, mu_w=0.2, max_epochs=400, dtype="float64", **stopping)
     seeds = np.random.SeedSequence(11).spawn(3)
     together = train_restarts(profiles, codes, 3, rngs=[np.random.default_rng(s) for s in seeds], **settings)
     alone = [train_restarts(profiles, codes, 3, rngs=[np.random.default_rng(s)], **settings)[0] for s in seeds]
+    return together, alone
+
+
+def test_restarts_trained_together_equal_restarts_trained_alone():
+    """Batching and compaction do not mix restarts: each equals its own run alone (float64)."""
+    together, alone = together_and_alone(tol=1e-2, min_epochs=20)
     assert len({r.n_epochs for r in together}) > 1, "restarts should stop at different epochs here"
     for joint, single in zip(together, alone):
         assert joint.n_epochs == single.n_epochs
