@@ -4,11 +4,12 @@ import json
 import os
 import re
 import shlex
+from math import isfinite
 from pathlib import Path
 
 import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version, update_config, validate
 
 min_version("8.20")
 
@@ -31,7 +32,92 @@ os.environ.update(
 configfile: str(PROJECT_ROOT / "config" / "config.yaml")
 
 
-validate(config, "../schemas/config.schema.yaml")
+SCHEMA = PROJECT_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+_YAML_NULLS = {"null", "Null", "NULL", "~", ""}
+
+
+def _typed_overrides(value, schema):
+    """A --config value as a config file would give it, where the schema expects no text.
+
+    Snakemake reads nested --config values as text (`experiment={seed: 3}` gives seed
+    '3'); each text is read as YAML unless the schema takes text there.
+    """
+    if isinstance(value, dict):
+        fields, extra = schema.get("properties", {}), schema.get("additionalProperties")
+        return {
+            key: _typed_overrides(
+                item, fields.get(key, extra if isinstance(extra, dict) else {})
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_typed_overrides(item, schema.get("items", {})) for item in value]
+    if not isinstance(value, str) or not schema:
+        return value
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if "string" in types or (not types and "enum" in schema):
+        return None if "null" in types and value in _YAML_NULLS else value
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value  # the schema says what was expected
+
+
+def _non_finite(value, key):
+    """Dotted keys of the NaN and infinite numbers under `value` (JSON schema lets them pass)."""
+    if isinstance(value, dict):
+        return [bad for k, v in value.items() for bad in _non_finite(v, f"{key}.{k}")]
+    if isinstance(value, list):
+        return [
+            bad for i, v in enumerate(value) for bad in _non_finite(v, f"{key}[{i}]")
+        ]
+    return (
+        [f"{key} = {value}"] if isinstance(value, float) and not isfinite(value) else []
+    )
+
+
+def _config_problems(config):
+    """What the schema cannot say: finite numbers, min_epochs <= max_epochs, download_dir."""
+    problems = [
+        f"{bad}: not a finite number"
+        for key, value in config.items()
+        for bad in _non_finite(value, key)
+    ]
+    fit = config["experiment"]["fit"]
+    epochs = {key: fit[key] for key in ("min_epochs", "max_epochs")}
+    if any(value is not None for value in epochs.values()):
+        effective = dict(epochs)
+        if None in epochs.values():
+            # The solver's default stands in for the null (imported only here: it takes seconds).
+            from pssnmf.model.estimator import SOLVER_DEFAULTS
+
+            defaults = SOLVER_DEFAULTS[fit["solver"]]
+            effective = {k: defaults[k] if v is None else v for k, v in epochs.items()}
+        if effective["min_epochs"] > effective["max_epochs"]:
+            problems.append(
+                "experiment.fit.min_epochs = {min_epochs} is more than "
+                "experiment.fit.max_epochs = {max_epochs}".format(**effective)
+                + f" (solver {fit['solver']}; a null is the solver's default)"
+            )
+    folder = config["data"]["download_dir"]
+    if not folder.strip() or Path(folder).resolve() == Path(folder).resolve().parent:
+        problems.append(
+            f"data.download_dir = {folder!r}: downloads would go to the filesystem root; "
+            "give a folder such as results/downloads"
+        )
+    return problems
+
+
+update_config(
+    config,
+    _typed_overrides(
+        dict(workflow.config_settings.config), yaml.safe_load(SCHEMA.read_text())
+    ),
+)
+validate(config, str(SCHEMA))
+if _problems := _config_problems(config):
+    raise WorkflowError("Invalid config:\n  " + "\n  ".join(_problems))
 ENV = "../../envs/pssnmf.yaml"
 MANIFEST = str(PROJECT_ROOT / "resources" / "sources.yaml")
 CCLE_TYPE_MAP = str(PROJECT_ROOT / "resources" / "ccle_tcga_types.tsv")
