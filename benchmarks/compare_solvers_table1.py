@@ -6,6 +6,7 @@ solver (``bcd``) and once with the paper's updates (``mu``, at the stopping sett
 used for them before: tol 0.01, 50-300 epochs), the data read from ``--data-dir`` as a mirror, then
 prints every Table 1 score of both with its bootstrap interval and whether the intervals overlap.
 Usage: python benchmarks/compare_solvers_table1.py [--data-dir ../shared/data] [--cores 2] [--out DIR]
+    [--reuse SOLVER=DIR ...]   (a finished run of config/test.yaml with that solver, e.g. the tests' own)
 """
 
 from __future__ import annotations
@@ -48,12 +49,20 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default=str(PROJECT.parent / "shared" / "data"))
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--out", help="keep the two runs here (default: a temporary folder)")
+    parser.add_argument("--reuse", nargs="+", default=[], metavar="SOLVER=DIR",
+                        help="take this solver's Table 1 from a finished run of config/test.yaml in DIR")
     args = parser.parse_args(argv)
+    reused = dict(item.split("=", 1) for item in args.reuse)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.out) if args.out else Path(tmp)
         tables, seconds = {}, {}
         for solver in OVERLAYS:
-            tables[solver], seconds[solver] = run(solver, root / solver, Path(args.data_dir).resolve(), args.cores)
+            if solver in reused:
+                tables[solver] = pd.read_csv(Path(reused[solver]) / "results" / "tables" / "table1.tsv", sep="\t")
+                seconds[solver] = float("nan")
+            else:
+                tables[solver], seconds[solver] = run(solver, root / solver, Path(args.data_dir).resolve(),
+                                                      args.cores)
     merged = tables["bcd"].merge(tables["mu"], on=KEY, suffixes=("_bcd", "_mu"))
     print(f"workflow wall time, config/test.yaml, --cores {args.cores}: bcd {seconds['bcd']:.0f} s, "
           f"mu {seconds['mu']:.0f} s\n")
