@@ -324,9 +324,11 @@ def test_bad_catalog_in_local_folder_fails_naming_place_and_leaves_no_output(tmp
 
     folder = _local_copy_with(tmp_path, data_dir, name, corrupt)
     workdir = tmp_path / "run"
+    # Without the start-up checksum, the catalog reader itself must name the place.
     run = snakemake(
         project_root, workdir, "--cores", "1", "results/data/tcga/catalog.tsv",
-        "--configfile", str(project_root / "config" / "offline.yaml"), config=[f"data={{local_dir: '{folder}'}}"],
+        "--configfile", str(project_root / "config" / "offline.yaml"),
+        config=[f"data={{local_dir: '{folder}', verify_local: false}}"],
     )
     assert run.returncode != 0
     log = (workdir / "logs" / "data" / "tcga_catalog.log").read_text()
@@ -346,3 +348,26 @@ def test_local_folder_file_of_wrong_size_is_named_at_start(tmp_path, project_roo
     real = (data_dir / "tcga_mc3" / "samples.tsv").stat().st_size
     edited = (folder / "tcga_mc3" / "samples.tsv").stat().st_size
     assert f"tcga_mc3/samples.tsv ({edited} bytes, expected {real})" in run.stdout + run.stderr, run.stdout
+
+
+def test_local_folder_file_edited_at_the_same_size_is_named_at_start(tmp_path, project_root, data_dir):
+    name = "tcga_mc3/TCGA_MC3_SBS96_counts.tsv"
+    # One count's digits swapped: same size, still a valid catalog, different numbers.
+    folder = _local_copy_with(tmp_path, data_dir, name, lambda text: re.sub(r"\t(\d)(\d)\t", r"\t\2\1\t", text, count=1))
+    assert (folder / name).stat().st_size == (data_dir / name).stat().st_size
+    assert (folder / name).read_bytes() != (data_dir / name).read_bytes()
+    offline = ["--configfile", str(project_root / "config" / "offline.yaml")]
+    run = snakemake(project_root, tmp_path / "run", "-n", "data", *offline, config=[f"data={{local_dir: '{folder}'}}"])
+    assert run.returncode != 0
+    text = run.stdout + run.stderr
+    expected = hashlib.sha256((data_dir / name).read_bytes()).hexdigest()
+    assert f"{name} (SHA-256 " in text and f"expected {expected})" in text and "data.verify_local: false" in text, text
+    assert not (tmp_path / "run" / "results").exists() and not (tmp_path / "run" / "logs").exists()
+    # data.verify_local: false checks sizes only; the real folder passes the checksums.
+    unchecked = snakemake(
+        project_root, tmp_path / "run", "-n", "data", *offline,
+        config=[f"data={{local_dir: '{folder}', verify_local: false}}"],
+    )
+    assert unchecked.returncode == 0, unchecked.stdout + unchecked.stderr
+    real = snakemake(project_root, tmp_path / "real", "-n", "data", *offline, config=[f"data={{local_dir: '{data_dir}'}}"])
+    assert real.returncode == 0, real.stdout + real.stderr

@@ -210,8 +210,8 @@ def _check_local_copies():
             f"Put them there (layout of resources/sources.yaml's mirror_path), point {key} "
             "at a folder that has them, or change data.tcga_route / data.cell_lines."
         )
-    # Files read in place are not checksummed (that is data.mirror's job), but a size
-    # that differs from the pinned one is caught here, for free.
+    # A size that differs from the pinned one is caught here, for free; the checksums of
+    # files read in place follow (data.verify_local; a mirror's copies are checked by fetch).
     wrong = [
         f"{SOURCES[s]['mirror_path']} ({size} bytes, expected {SOURCES[s]['size']})"
         for s in needed_sources()
@@ -223,6 +223,22 @@ def _check_local_copies():
         raise WorkflowError(
             f"{key} = {folder}: file(s) differ from resources/sources.yaml: {', '.join(wrong)}"
         )
+    if key == "data.local_dir" and DATA["verify_local"]:
+        from pssnmf.data.sources import sha256_of
+
+        wrong = [
+            f"{SOURCES[s]['mirror_path']} (SHA-256 {digest}, expected {SOURCES[s]['sha256']})"
+            for s in needed_sources()
+            if SOURCES[s]["sha256"] is not None
+            and (digest := sha256_of(Path(folder) / SOURCES[s]["mirror_path"]))
+            != SOURCES[s]["sha256"]
+        ]
+        if wrong:
+            raise WorkflowError(
+                f"{key} = {folder}: file(s) differ from the SHA-256 pinned in "
+                f"resources/sources.yaml: {', '.join(wrong)}. Restore them, or set "
+                "data.verify_local: false to read them as they are."
+            )
 
 
 _check_local_copies()
