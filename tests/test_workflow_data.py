@@ -242,7 +242,7 @@ def test_full_scale_dry_run_lists_downloads_and_conversions(tmp_path, project_ro
     ],
 )
 def test_bad_config_value_stops_before_any_job(tmp_path, project_root, override, key, expected):
-    # A config file (not --config, whose nested values Snakemake passes as strings).
+    # An overlay config file; tests/test_config.py has the --config forms.
     bad = tmp_path / "bad.yaml"
     bad.write_text(override + "\n")
     workdir = tmp_path / "run"
