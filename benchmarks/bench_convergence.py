@@ -39,7 +39,7 @@ from estimate_full_run import timing_inputs  # noqa: E402
 
 from pssnmf.experiment import FitSettings, Point, fit_one  # noqa: E402
 from pssnmf.folds import FoldSettings, build_folds, load_fold  # noqa: E402
-from pssnmf.model.estimator import SOLVER_DEFAULTS  # noqa: E402
+from pssnmf.solvers import SOLVER_DEFAULTS  # noqa: E402
 
 LAMBDA_L2 = 1e-4
 RUNS = {

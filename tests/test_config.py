@@ -74,7 +74,7 @@ def test_nan_and_infinite_numbers_are_refused(tmp_path, overlay, named):
     ("fit", "effective"),
     [
         ("{min_epochs: 500, max_epochs: 10}", "min_epochs = 500 is more than experiment.fit.max_epochs = 10"),
-        # null is the solver's default (pssnmf.model.estimator.SOLVER_DEFAULTS): bcd 10..2,000, mu 200..5,000
+        # null is the solver's default (pssnmf.solvers.SOLVER_DEFAULTS): bcd 10..2,000, mu 200..5,000
         ("{min_epochs: 2500}", "min_epochs = 2500 is more than experiment.fit.max_epochs = 2000"),
         ("{solver: mu, max_epochs: 100}", "min_epochs = 200 is more than experiment.fit.max_epochs = 100"),
     ],

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pssnmf.model import IntegratedNMF, bcd, bcd_kernels
-from pssnmf.model.estimator import SOLVER_DEFAULTS
+from pssnmf.solvers import SOLVER_DEFAULTS
 from pssnmf.model.training import initial_state
 from pssnmf.model.updates import LOGIT_CLIP, total_loss
 

@@ -90,7 +90,7 @@ def _config_problems(config):
         effective = dict(epochs)
         if None in epochs.values():
             # The solver's default stands in for the null (imported only here: it takes seconds).
-            from pssnmf.model.estimator import SOLVER_DEFAULTS
+            from pssnmf.solvers import SOLVER_DEFAULTS
 
             defaults = SOLVER_DEFAULTS[fit["solver"]]
             effective = {k: defaults[k] if v is None else v for k, v in epochs.items()}

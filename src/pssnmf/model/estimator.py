@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ..channels import SBS96, normalize_channel
+from ..solvers import SOLVER_DEFAULTS, SOLVERS
 from .consensus import consensus_signatures, stability
 from .nnls import nnls_exposures
 from .refit import matched_weights, refit_weights, refit_weights_newton
@@ -17,13 +18,6 @@ from .training import train_restarts
 from .updates import probabilities
 
 MODES = ("supervised", "semi_supervised", "pseudo_labeling")
-SOLVERS = ("bcd", "mu")
-SOLVER_DEFAULTS = {
-    # docs/model.md, "Solvers" and "Convergence": tol is the relative projected gradient norm
-    "bcd": {"tol": 1e-4, "min_epochs": 10, "max_epochs": 2000},
-    # tol is the relative loss change between checks 10 epochs apart (the paper's rule)
-    "mu": {"tol": 1e-3, "min_epochs": 200, "max_epochs": 5000},
-}
 N_CHANNELS = len(SBS96)
 _CONSENSUS_STARTS = 10
 
@@ -77,7 +71,7 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         random start, is under ``tol`` (checked every 5 iterations).  "mu": converged when the
         relative change of the loss between checks (every 10 epochs) stays under ``tol`` for two
         consecutive checks.  0 never converges (runs ``max_epochs``).  None: the solver's default
-        (``SOLVER_DEFAULTS``: 1e-4 for "bcd", 1e-3 for "mu").
+        (``pssnmf.solvers.SOLVER_DEFAULTS``: 1e-4 for "bcd", 1e-3 for "mu").
     min_epochs, max_epochs : int or None
         A restart stops when converged (with no new pseudo-labels) after at least ``min_epochs``,
         or at ``max_epochs``.  None: the solver's default (10 and 2,000 iterations for "bcd", 200
