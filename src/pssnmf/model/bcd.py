@@ -49,13 +49,6 @@ SIGNATURE_SWEEPS = 2
 WEIGHT_NEWTON_STEPS = 2
 """Newton steps on W per iteration (warm-started: one or two suffice once E moves little)."""
 
-_ARMIJO = 1e-4
-_HALVINGS = 30
-
-
-def _matmul(a, b):
-    return np.matmul(a, b)
-
 
 def _transposed(a):
     return np.swapaxes(a, -1, -2)
@@ -100,7 +93,7 @@ class State:
 
 def _class_terms(E, W, onehot, null):
     """Per row: the cross-entropy bracket (R, N), the probabilities (R, N, O), the clip mask."""
-    raw = _matmul(E, W)
+    raw = np.matmul(E, W)
     inside = np.abs(raw) < LOGIT_CLIP
     logits = np.clip(raw, -LOGIT_CLIP, LOGIT_CLIP)
     peak = np.maximum(logits.max(axis=2, keepdims=True), 0.0)
@@ -113,7 +106,7 @@ def _class_terms(E, W, onehot, null):
 
 def _row_objective(state, E, xst, gram_s, bracket):
     """Each row's share of L (R, N): ||x_n - e_n S||^2 + lambda_c l_n bracket_n."""
-    quadratic = (_matmul(E, gram_s) * E).sum(axis=2) - 2.0 * (E * xst).sum(axis=2) + state.x_squared
+    quadratic = (np.matmul(E, gram_s) * E).sum(axis=2) - 2.0 * (E * xst).sum(axis=2) + state.x_squared
     return quadratic + state.lambda_c * state.label_mask * bracket
 
 
@@ -129,8 +122,8 @@ def _project_rows_to_simplex(V):
 
 
 def _products_of_e(state):
-    state.etx = _matmul(_transposed(state.E), state.X)  # (R, K, 96)
-    state.gram_e = _matmul(_transposed(state.E), state.E)  # (R, K, K)
+    state.etx = np.matmul(_transposed(state.E), state.X)  # (R, K, 96)
+    state.gram_e = np.matmul(_transposed(state.E), state.E)  # (R, K, K)
 
 
 def _signature_step(state):
@@ -143,7 +136,7 @@ def _signature_step(state):
             alive = curvature > 0
             if not alive.any():
                 continue
-            residual = etx[:, k, :] - _matmul(gram_e[:, k : k + 1, :], S)[:, 0, :]  # (E'X - E'E S)_k
+            residual = etx[:, k, :] - np.matmul(gram_e[:, k : k + 1, :], S)[:, 0, :]  # (E'X - E'E S)_k
             moved = _project_rows_to_simplex(S[:, k, :] + residual / np.where(alive, curvature, 1.0)[:, None])
             S[:, k, :] = np.where(alive[:, None], moved, S[:, k, :])
 
@@ -152,7 +145,7 @@ def _signature_stationarity(state):
     """The gradient mapping of L on S (simplex rows), squared norm per restart (R,)."""
     S, gram_e = state.S, state.gram_e
     curvature = np.maximum(np.diagonal(gram_e, axis1=1, axis2=2), np.finfo(float).tiny)  # (R, K)
-    gradient = 2.0 * (_matmul(gram_e, S) - state.etx)
+    gradient = 2.0 * (np.matmul(gram_e, S) - state.etx)
     moved = _project_rows_to_simplex(S - gradient / (2.0 * curvature[..., None]))
     mapping = (S - moved) * (2.0 * curvature[..., None])
     return (mapping * mapping).sum(axis=(1, 2))
@@ -160,22 +153,21 @@ def _signature_stationarity(state):
 
 def _exposure_gradient(state, E, xst, gram_s, probabilities, inside):
     residual = state.label_mask[..., None] * (probabilities - state.onehot) * inside
-    return 2.0 * (_matmul(E, gram_s) - xst) + state.lambda_c * _matmul(residual, _transposed(state.W))
+    return 2.0 * (np.matmul(E, gram_s) - xst) + state.lambda_c * np.matmul(residual, _transposed(state.W))
 
 
 def exposure_step_reference(state):
     """One projected Newton step per row of E, with a backtracking line search; returns the
     quantities of the new E that the W step and the stationarity measure reuse."""
     E, W = state.E, state.W
-    xst = _matmul(state.X, _transposed(state.S))  # (R, N, K) = X S'
-    gram_s = _matmul(state.S, _transposed(state.S))  # (R, K, K)
+    xst, gram_s = _signature_products(state)  # X S' (R, N, K), S S' (R, K, K)
     bracket, probabilities, inside = _class_terms(E, W, state.onehot, state.null)
     gradient = _exposure_gradient(state, E, xst, gram_s, probabilities, inside)
     before = _row_objective(state, E, xst, gram_s, bracket)
     # Hessian per row: 2 S S' + lambda_c l_n W (diag p - p p') W'  (the clipped logits' curvature dropped)
     p = probabilities * inside
     weighted = state.lambda_c * state.label_mask[..., None]  # (R, N, 1)
-    wp = _matmul(p, _transposed(W))  # (R, N, K): W p
+    wp = np.matmul(p, _transposed(W))  # (R, N, K): W p
     diagonal = np.einsum("rno,rko,rjo->rnkj", p, W, W)
     hessian = 2.0 * gram_s[:, None] + weighted[..., None] * (diagonal - wp[..., :, None] * wp[..., None, :])
     n_signatures = E.shape[2]
@@ -187,12 +179,12 @@ def exposure_step_reference(state):
     accepted = np.zeros(before.shape, dtype=bool)
     new_E = E.copy()
     step = 1.0
-    for _ in range(_HALVINGS):
+    for _ in range(bcd_kernels.HALVINGS):
         candidate = np.maximum(E + step * direction, 0.0)
         trial_bracket, _, _ = _class_terms(candidate, W, state.onehot, state.null)
         after = _row_objective(state, candidate, xst, gram_s, trial_bracket)
         decrease = (gradient * (candidate - E)).sum(axis=2)
-        ok = ~accepted & (after <= before + _ARMIJO * decrease) & (decrease < 0)
+        ok = ~accepted & (after <= before + bcd_kernels.ARMIJO * decrease) & (decrease < 0)
         new_E[ok] = candidate[ok]
         accepted |= ok
         if accepted.all():
@@ -217,7 +209,7 @@ def _weight_objective(state, bracket):
 
 def _weight_gradient(state, probabilities, inside):
     residual = state.label_mask[..., None] * (probabilities - state.onehot) * inside
-    return _matmul(_transposed(state.E), residual) + 2.0 * state.lambda_l2 * state.W  # (R, K, O)
+    return np.matmul(_transposed(state.E), residual) + 2.0 * state.lambda_l2 * state.W  # (R, K, O)
 
 
 def weight_step_reference(state, n_steps):
@@ -234,9 +226,9 @@ def weight_step_reference(state, n_steps):
         mask = state.label_mask
         # Hessian of sum_n l_n bracket_n + lambda_l2 ||W||^2 in vec(W), index k * O + o
         outer = (E[..., :, None] * p[..., None, :]).reshape(n_restarts, -1, size)  # (R, N, K O)
-        hessian = -_matmul(_transposed(outer * mask[..., None]), outer)
+        hessian = -np.matmul(_transposed(outer * mask[..., None]), outer)
         for o in range(n_classes):
-            block = _matmul(_transposed(E * (mask * p[..., o])[..., None]), E)  # (R, K, K)
+            block = np.matmul(_transposed(E * (mask * p[..., o])[..., None]), E)  # (R, K, K)
             hessian[:, o::n_classes, o::n_classes] += block
         hessian += 2.0 * state.lambda_l2 * np.eye(size)
         # a tiny ridge keeps the system solvable when lambda_l2 = 0 (softmax's shift invariance)
@@ -246,12 +238,12 @@ def weight_step_reference(state, n_steps):
         W0 = state.W.copy()
         accepted = np.zeros(n_restarts, dtype=bool)
         step = 1.0
-        for _ in range(_HALVINGS):
+        for _ in range(bcd_kernels.HALVINGS):
             candidate = W0 + step * direction
             state.W[...] = np.where(accepted[:, None, None], state.W, candidate)
             trial, _, _ = _class_terms(E, state.W, state.onehot, state.null)
             after = _weight_objective(state, trial)
-            ok = ~accepted & (slope < 0) & (after <= before + _ARMIJO * step * slope)
+            ok = ~accepted & (slope < 0) & (after <= before + bcd_kernels.ARMIJO * step * slope)
             accepted |= ok
             if accepted.all():
                 break
@@ -277,7 +269,7 @@ def _measure(state, xst, gram_s, w_gradient):
 
 
 def _signature_products(state):
-    return _matmul(state.X, _transposed(state.S)), _matmul(state.S, _transposed(state.S))
+    return np.matmul(state.X, _transposed(state.S)), np.matmul(state.S, _transposed(state.S))
 
 
 def start(state):
