@@ -149,34 +149,39 @@ def test_experiment_end_to_end(fold_dir, tmp_path):
     assert "| 50% | PSS-NMF |" in (tmp_path / "t1.md").read_text()
 
 
-def test_cli_reports_bad_input_with_exit_status_2(fold_dir, tmp_path, caplog):
+def test_cli_reports_bad_input_with_exit_status_2(fold_dir, tmp_path, capsys):
     status = main(["fit", "--fold-dir", str(fold_dir), "--task", "cancer_type", "--split-mode", "grouped",
                    "--proportion", "0.25", "--seed", "1", "--metrics-out", str(tmp_path / "m.tsv"),
                    "--point", "model=S-NMF,K=2,lambda_c=0.1,lambda_l2=0.001,fold=0"])
-    assert status == 2 and "proportion 0.25" in caplog.text
+    error = capsys.readouterr().err
+    assert status == 2 and "python -m pssnmf.experiment: error: " in error and "proportion 0.25" in error
     assert not (tmp_path / "m.tsv").exists()
 
 
 def test_pseudo_label_variants_are_models_with_their_estimator_options():
-    from pssnmf.experiment import MODEL_OPTIONS, MODEL_SETTINGS, FitSettings, Point, make_model
-    from pssnmf.selection import PSS_BASE
+    from pssnmf.experiment import FitSettings, Point, make_model
+    from pssnmf.models import REGISTRY, spec
 
-    for name, options in MODEL_OPTIONS.items():
-        assert MODEL_SETTINGS[name][0] == "pseudo_labeling" and name in PSS_BASE
-        model = make_model(Point(name, 4, 0.1, 1e-4, 0.5, "0"), 7, FitSettings(n_restarts=2))
-        for key, value in options.items():
-            assert model.get_params()[key] == value, (name, key)
+    variants = [entry for entry in REGISTRY if entry.options]
+    assert variants
+    for entry in variants:
+        assert entry.kind == "pseudo_label" and entry.base is not None
+        model = make_model(Point(entry.name, 4, 0.1, 1e-4, 0.5, "0"), 7, FitSettings(n_restarts=2))
+        for key, value in entry.options.items():
+            assert model.get_params()[key] == value, (entry.name, key)
         # everything else as the paper's PSS model on the same base
-        plain = make_model(Point("PSS-NMF-UR" if PSS_BASE[name] == "SS-NMF-UR" else "PSS-NMF", 4, 0.1, 1e-4, 0.5, "0"),
-                           7, FitSettings(n_restarts=2)).get_params()
-        assert {k: v for k, v in model.get_params().items() if k not in options} == \
-            {k: v for k, v in plain.items() if k not in options}
+        plain = make_model(Point(entry.seeds_from, 4, 0.1, 1e-4, 0.5, "0"), 7, FitSettings(n_restarts=2)).get_params()
+        assert spec(entry.seeds_from).base == entry.base
+        assert {k: v for k, v in model.get_params().items() if k not in entry.options} == \
+            {k: v for k, v in plain.items() if k not in entry.options}
 
 
 def test_variants_share_the_seeds_of_the_model_they_modify():
-    from pssnmf.experiment import SEED_MODEL
+    from pssnmf.models import REGISTRY
 
-    for variant, model in SEED_MODEL.items():
+    variants = [(entry.name, entry.seeds_from) for entry in REGISTRY if entry.seeds_from]
+    assert len(variants) == 4
+    for variant, model in variants:
         point = Point(variant, 4, 0.1, 1e-4, 0.5, "1", 1)
         assert fit_seed(SEED, "ddrd", "grouped", 0.5, point) == fit_seed(
             SEED, "ddrd", "grouped", 0.5, Point(model, 4, 0.1, 1e-4, 0.5, "1", 1))

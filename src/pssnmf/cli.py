@@ -13,19 +13,18 @@ DIR must be new or empty; ``--overwrite`` lets the command replace its own outpu
 Exit status: 0 on success; 2 on bad input (a usage error, or a model or catalog that
 cannot be used: the message names the file and what was expected), with nothing
 written; 128 + the signal's number when stopped by SIGTERM, SIGHUP or SIGINT, with
-nothing written; 1 on an unexpected failure (a bug: the traceback is printed).
+nothing written; 1 on an unexpected failure (a bug: the traceback is printed).  ``--debug``
+prints the traceback on bad input too.  The policy is every command's: :mod:`pssnmf.commands`.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 
-from pssnmf import __version__
-
-EXIT_BAD_INPUT = 2
+from pssnmf import __version__, commands
+from pssnmf.commands import EXIT_BAD_INPUT
 
 
 class _Stopped(BaseException):
@@ -92,18 +91,14 @@ def _parser() -> argparse.ArgumentParser:
                         "(default: 0.5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the resampling (default: 0)")
     p.add_argument("-q", "--quiet", action="store_true", help="only print errors")
+    commands.add_options(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
     if args.command == "predict":
-        return _stoppable(_predict, args)
+        return commands.run("pssnmf predict", lambda a: _stoppable(_predict, a), args, log_format="plain")
     return EXIT_BAD_INPUT  # pragma: no cover - argparse enforces a command
 
 
@@ -134,30 +129,24 @@ def _predict(args) -> int:
     from pssnmf import predict
 
     min_mutations = predict.MIN_MUTATIONS if args.min_mutations is None else args.min_mutations
-    try:
-        if min_mutations < 0:
-            raise ValueError(f"--min-mutations must be >= 0, got {min_mutations}")
-        if args.fasta and not args.maf:
-            raise ValueError("--fasta is used only with --maf")
-        options = {
-            "scale": args.scale,
-            "n_resamples": predict.N_RESAMPLES if args.resamples is None else args.resamples,
-            "level": predict.LEVEL if args.level is None else args.level,
-            "max_interval_width": (predict.MAX_INTERVAL_WIDTH if args.max_interval_width is None
-                                   else args.max_interval_width),
-            "random_state": args.seed,
-        }
-        if args.maf:
-            predict.predict_maf(args.model, args.maf, args.out, fasta=args.fasta, min_mutations=min_mutations,
+    if min_mutations < 0:
+        raise ValueError(f"--min-mutations must be >= 0, got {min_mutations}")
+    if args.fasta and not args.maf:
+        raise ValueError("--fasta is used only with --maf")
+    options = {
+        "scale": args.scale,
+        "n_resamples": predict.N_RESAMPLES if args.resamples is None else args.resamples,
+        "level": predict.LEVEL if args.level is None else args.level,
+        "max_interval_width": (predict.MAX_INTERVAL_WIDTH if args.max_interval_width is None
+                               else args.max_interval_width),
+        "random_state": args.seed,
+    }
+    if args.maf:
+        predict.predict_maf(args.model, args.maf, args.out, fasta=args.fasta, min_mutations=min_mutations,
+                            plots=args.plots, overwrite=args.overwrite, **options)
+    else:
+        predict.predict_catalog(args.model, args.catalog, args.out, min_mutations=min_mutations,
                                 plots=args.plots, overwrite=args.overwrite, **options)
-        else:
-            predict.predict_catalog(args.model, args.catalog, args.out, min_mutations=min_mutations,
-                                    plots=args.plots, overwrite=args.overwrite, **options)
-    except (ValueError, OSError) as err:
-        # ValueError covers CatalogError, MafError and the model file's errors; OSError a file
-        # that is missing, a folder, or unreadable.  All name the file.
-        print(f"pssnmf predict: error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     return 0
 
 

@@ -384,8 +384,8 @@ def from_arguments(args) -> Opportunity | None:
 def main(argv=None) -> int:
     """``python -m pssnmf.opportunity --genome G.txt --exome E.txt --out ratio.tsv``."""
     import argparse
-    import logging
-    import sys
+
+    from pssnmf import commands
 
     parser = argparse.ArgumentParser(prog="python -m pssnmf.opportunity",
                                      description="The genome/exome opportunity ratio from COSMIC's genome and "
@@ -393,18 +393,19 @@ def main(argv=None) -> int:
     parser.add_argument("--genome", required=True, help="COSMIC SBS file, genome scale (..._GRCh37.txt)")
     parser.add_argument("--exome", required=True, help="the same signatures at exome scale (..._GRCh37_exome.txt)")
     parser.add_argument("--out", required=True, help="ratio TSV: channel, genome_over_exome (geometric mean 1)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
-    try:
-        ratio, residuals = opportunity_ratio(read_signatures(args.genome), read_signatures(args.exome),
-                                             return_residuals=True)
-    except ValueError as err:
-        logging.error("%s", err)
-        return 2
+    commands.add_options(parser)
+    return commands.run("python -m pssnmf.opportunity", _run, parser.parse_args(argv))
+
+
+def _run(args) -> None:
+    import logging
+
+    ratio, residuals = opportunity_ratio(read_signatures(args.genome), read_signatures(args.exome),
+                                         return_residuals=True)
     write_ratio(ratio, args.out)
-    logging.info("ratio from %d signatures: %.3g (%s) to %.3g (%s); largest log residual %.2g", residuals.shape[1],
-                 ratio.min(), ratio.idxmin(), ratio.max(), ratio.idxmax(), float(np.nanmax(np.abs(residuals))))
-    return 0
+    logging.getLogger(__name__).info(
+        "ratio from %d signatures: %.3g (%s) to %.3g (%s); largest log residual %.2g", residuals.shape[1],
+        ratio.min(), ratio.idxmin(), ratio.max(), ratio.idxmax(), float(np.nanmax(np.abs(residuals))))
 
 
 if __name__ == "__main__":

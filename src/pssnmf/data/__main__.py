@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pssnmf.catalog import CatalogError, read_catalog, write_catalog
+from pssnmf import commands
+from pssnmf.catalog import read_catalog, write_catalog
 from pssnmf.data.atomic import atomic_path, write_table
-from pssnmf.data.fasta import FastaError, write_fai
-from pssnmf.data.maf import MafError
-from pssnmf.data.selection import SelectionError
+from pssnmf.data.fasta import write_fai
 from pssnmf.data.sources import SourceError
 
 log = logging.getLogger("pssnmf.data")
@@ -287,18 +286,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_cosmic)
+    commands.add_options(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    try:
-        args.func(args)
-    except (CatalogError, SourceError, MafError, FastaError, SelectionError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return commands.run("python -m pssnmf.data", args.func, args)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 _CHUNK = 1 << 20
 
 
-class SourceError(RuntimeError):
-    """A source that cannot be fetched or does not match its manifest entry."""
+class SourceError(OSError):
+    """A source that cannot be fetched or does not match its manifest entry.
+
+    An OSError, so that every command reports it as bad input (:mod:`pssnmf.commands`)."""
 
 
 @dataclass(frozen=True)
