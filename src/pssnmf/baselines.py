@@ -41,8 +41,9 @@ from .channels import SBS96, normalize_channel
 from .data.atomic import atomic_path
 from .model.estimator import _encode_labels
 from .model.nnls import nnls_exposures
+from .models import names
 
-BASELINES = ("LR-96", "NMF+LR", "COSMIC+LR")
+BASELINES = names("baseline")  # the registry's (pssnmf.models); make_baseline builds each
 N_CHANNELS = len(SBS96)
 
 

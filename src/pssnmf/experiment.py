@@ -15,7 +15,7 @@ A *point* is one fit: model name, K, lambda_c, lambda_l2, confidence_threshold (
 fold (0..n-1 or ``test``) and replicate (0 unless several seeds of a final fit are run).  The
 baselines of :mod:`pssnmf.baselines` (``LR-96``, ``NMF+LR``, ``COSMIC+LR``) are points too, with no
 lambda_c, lambda_l2 or ct; only NMF+LR has a K, which the final test takes from the chosen S-NMF
-point (:data:`BASELINE_K_FROM`).  They are fitted, scored and saved by the same batch runner, so
+point (``k_from`` in :mod:`pssnmf.models`).  They are fitted, scored and saved by the same batch runner, so
 their rows in the metrics and in Table 1 have the NMF models' columns (stability NaN).  Its
 ``random_state`` comes from the config seed and the point through :func:`fit_seed`
 (SeedSequence on stable encodings), so a fit gives the same result whichever job, batch, core
@@ -42,41 +42,18 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from pssnmf import commands
 from pssnmf import folds as folds_lib
 from pssnmf import metrics as metrics_lib
+from pssnmf import models as models_lib
 from pssnmf import opportunity as opportunity_lib
 from pssnmf import selection as selection_lib
 from pssnmf.folds import FoldData, load_fold, proportion_label, seed_sequence, write_text_atomic, write_tsv_atomic
 
 log = logging.getLogger(__name__)
 
-# Model name -> (IntegratedNMF mode, unlabeled_regularization); SPEC "The models".
-MODEL_SETTINGS = {
-    "S-NMF": ("supervised", False),
-    "SS-NMF": ("semi_supervised", False),
-    "SS-NMF-UR": ("semi_supervised", True),
-    "PSS-NMF": ("pseudo_labeling", False),
-    "PSS-NMF-UR": ("pseudo_labeling", True),
-    # the pseudo-labelling variants of the paper's section 4 (docs/model.md), each sweeping ct on
-    # its SS base like PSS-NMF (pssnmf.selection.PSS_BASE); their estimator options: MODEL_OPTIONS
-    "PSS-NMF-vote": ("pseudo_labeling", False),
-    "PSS-NMF-soft": ("pseudo_labeling", False),
-    "PSS-NMF-revisable": ("pseudo_labeling", False),
-    "PSS-NMF-UR-half": ("pseudo_labeling", True),
-}
-# A variant draws the seeds of the paper model it modifies, so that a difference between them is
-# the variant's rule, not other restarts (with no revision, PSS-NMF-revisable is PSS-NMF exactly).
-SEED_MODEL = {"PSS-NMF-vote": "PSS-NMF", "PSS-NMF-soft": "PSS-NMF", "PSS-NMF-revisable": "PSS-NMF",
-              "PSS-NMF-UR-half": "PSS-NMF-UR"}
-MODEL_OPTIONS = {
-    "PSS-NMF-vote": {"pseudo_label_vote": True},
-    "PSS-NMF-soft": {"soft_pseudo_labels": True},
-    "PSS-NMF-revisable": {"revisable_pseudo_labels": True},
-    "PSS-NMF-UR-half": {"ur_weight": 0.5},
-}
-# Baseline name -> the model whose chosen point gives its K (final test); see docs/beyond.md.
-BASELINE_K_FROM = {"NMF+LR": "S-NMF"}
-BASELINES = ("LR-96", "NMF+LR", "COSMIC+LR")  # pssnmf.baselines.BASELINES, without importing sklearn here
+# The models, their kinds, options, seeds and K sources: pssnmf.models.REGISTRY.
+BASELINES = models_lib.names("baseline")
 POINT_COLUMNS = ["model", "K", "lambda_c", "lambda_l2", "confidence_threshold", "fold", "replicate"]
 
 
@@ -93,14 +70,12 @@ class Point:
     def __post_init__(self) -> None:
         if self.model in BASELINES:
             given = [k for k in ("lambda_c", "lambda_l2", "confidence_threshold") if getattr(self, k) is not None]
-            if self.model not in BASELINE_K_FROM and self.K is not None:
+            if models_lib.spec(self.model).k_from is None and self.K is not None:
                 given.insert(0, "K")
             if given:
                 raise ValueError(f"baseline {self.model} takes no {', '.join(given)}")
             return
-        if self.model not in MODEL_SETTINGS:
-            raise ValueError(f"unknown model {self.model!r}; expected one of {[*MODEL_SETTINGS, *BASELINES]}")
-        is_pss = MODEL_SETTINGS[self.model][0] == "pseudo_labeling"
+        is_pss = models_lib.spec(self.model).kind == "pseudo_label"  # a ValueError for an unknown model
         if not is_pss and self.confidence_threshold is not None:
             raise ValueError(f"{self.model} takes no confidence_threshold (got {self.confidence_threshold})")
 
@@ -111,8 +86,8 @@ class Point:
     @property
     def complete(self) -> bool:
         if self.is_baseline:
-            return self.K is not None or self.model not in BASELINE_K_FROM
-        needs_ct = MODEL_SETTINGS[self.model][0] == "pseudo_labeling"
+            return self.K is not None or models_lib.spec(self.model).k_from is None
+        needs_ct = models_lib.spec(self.model).kind == "pseudo_label"
         return None not in (self.K, self.lambda_c, self.lambda_l2) and (self.confidence_threshold is not None
                                                                        or not needs_ct)
 
@@ -176,7 +151,7 @@ def fill_from_optimum(points: Sequence[Point], optimum: pd.DataFrame, task: str,
 
     A point takes the row of its own model where there is one (the final test); a PSS model
     without one takes (K, lambda_c, lambda_l2) from its SS-NMF(-UR) base (the ct sweep); NMF+LR
-    takes K from the chosen S-NMF point (:data:`BASELINE_K_FROM`).
+    takes K from the chosen S-NMF point (``k_from`` in :mod:`pssnmf.models`).
     """
     here = optimum[(optimum["task"] == task) & (optimum["split_mode"] == split_mode)
                    & (optimum["proportion"].map(float) == float(proportion))]
@@ -186,14 +161,15 @@ def fill_from_optimum(points: Sequence[Point], optimum: pd.DataFrame, task: str,
             out.append(p)
             continue
         if p.is_baseline:
-            source = here[here["model"] == BASELINE_K_FROM[p.model]]
+            k_from = models_lib.spec(p.model).k_from
+            source = here[here["model"] == k_from]
             if len(source) != 1:
-                raise ValueError(f"{p.model} takes K from the chosen {BASELINE_K_FROM[p.model]} point, and the "
+                raise ValueError(f"{p.model} takes K from the chosen {k_from} point, and the "
                                  f"optimum table has {len(source)} for {task}/{split_mode}/proportion {proportion}")
             out.append(replace(p, K=int(source.iloc[0]["K"])))
             continue
         own = here[here["model"] == p.model]
-        base = here[here["model"] == selection_lib.PSS_BASE.get(p.model, "")]
+        base = here[here["model"] == (models_lib.spec(p.model).base or "")]
         row = own if len(own) else base
         if len(row) != 1:
             raise ValueError(f"no single chosen point for {p.model} (or its base) of {task}/{split_mode}/"
@@ -215,12 +191,13 @@ def fill_from_optimum(points: Sequence[Point], optimum: pd.DataFrame, task: str,
 def fit_seed(seed: int, task: str, split_mode: str, proportion: float, point: Point) -> int:
     """The random_state of one fit: a 32-bit integer from SeedSequence(seed, stable key of the fit).
 
-    A pseudo-labelling variant takes the key of the model it modifies (:data:`SEED_MODEL`).
+    A pseudo-labelling variant takes the key of the model it modifies (``seeds_from`` in
+    :mod:`pssnmf.models`).
     """
     def number(value, kind):
         return "NA" if value is None else kind(value)  # baselines have no lambdas (NMF+LR alone a K)
 
-    model = SEED_MODEL.get(point.model, point.model)
+    model = models_lib.spec(point.model).seed_name
     ss = seed_sequence(seed, "fit", task, split_mode, float(proportion), model, number(point.K, int),
                        number(point.lambda_c, float), number(point.lambda_l2, float),
                        "NA" if point.confidence_threshold is None else float(point.confidence_threshold),
@@ -263,11 +240,11 @@ def make_model(point: Point, random_state: int, settings: FitSettings):
                              **extra)
     from pssnmf.model import IntegratedNMF  # imported late: folds/selection work without the model
 
-    mode, unlabeled_regularization = MODEL_SETTINGS[point.model]
-    kwargs = dict(n_signatures=int(point.K), mode=mode, unlabeled_regularization=unlabeled_regularization,
+    entry = models_lib.spec(point.model)
+    kwargs = dict(n_signatures=int(point.K), mode=entry.mode, unlabeled_regularization=entry.unlabeled_regularization,
                   lambda_c=float(point.lambda_c), lambda_l2=float(point.lambda_l2), random_state=random_state,
-                  **settings.kwargs(), **MODEL_OPTIONS.get(point.model, {}))
-    if mode == "pseudo_labeling":
+                  **settings.kwargs(), **entry.options)
+    if entry.kind == "pseudo_label":
         kwargs["confidence_threshold"] = float(point.confidence_threshold)
     return IntegratedNMF(**kwargs)
 
@@ -523,7 +500,7 @@ def table1_markdown(table: pd.DataFrame) -> str:
                   "acc. cell line | acc. TCGA | paper: K, λc, λL2, ct | paper stability | paper F1 cell line | "
                   "paper F1 TCGA |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        order = {m: i for i, m in enumerate([*MODEL_SETTINGS, *BASELINES])}
+        order = {m: i for i, m in enumerate(models_lib.names())}
         part = part.sort_values(["proportion", "model"], key=lambda c: c.map(order) if c.name == "model" else c)
         for _, r in part.iterrows():
             def ci(name: str) -> str:
@@ -554,7 +531,7 @@ def table1_markdown(table: pd.DataFrame) -> str:
                      "deviation of the per-seed scores (the TSV also has their min and max).")
     if len(table) and table["model"].isin(BASELINES).any():
         lines.append(f"Baselines ({', '.join(BASELINES)}, docs/beyond.md): no λc, λL2 or restarts, so no "
-                     f"stability; in the workflow NMF+LR's K is the chosen {BASELINE_K_FROM['NMF+LR']} point's.")
+                     f"stability; in the workflow NMF+LR's K is the chosen {models_lib.spec('NMF+LR').k_from} point's.")
     return "\n".join(lines) + "\n"
 
 
@@ -655,7 +632,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--chosen-out", required=True, help="TSV: one chosen point per task/split/proportion/model")
     p.add_argument("--min-stability", type=float, default=0.9)
     p.add_argument("--n-folds", type=int, help="drop points with fewer folds than this")
-    p.add_argument("--models", nargs="+", choices=list(MODEL_SETTINGS), help="only these models")
+    p.add_argument("--models", nargs="+", choices=list(models_lib.names("grid", "pseudo_label")),
+                   help="only these models")
 
     p = sub.add_parser("export-model", help="copy replicate 0 of a final fit to a stable path, checked")
     p.add_argument("--models-dir", required=True, help="a final fit's models folder (<point_id>.npz files)")
@@ -669,48 +647,46 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-boot", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
     p.add_argument("--paper", help="paper numbers TSV (default: the packaged paper_table1.tsv)")
+    commands.add_options(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    try:
-        if args.command == "folds":
-            settings = folds_lib.FoldSettings(
-                seed=args.seed, split_mode=args.split_mode, n_folds=args.n_folds, test_fraction=args.test_fraction,
-                per_class=args.per_class, test_per_class=args.test_per_class, proportions=tuple(args.proportions),
-                min_mutations=args.min_mutations)
-            folds_lib.build_folds(args.catalog, args.samples, args.out_dir, args.task, settings)
-        elif args.command == "fit":
-            points = list(args.point)
-            if args.points_file:
-                points += read_points(args.points_file)
-            if args.optimum:
-                optimum = pd.read_csv(args.optimum, sep="\t", dtype={"task": str, "split_mode": str, "model": str})
-                points = fill_from_optimum(points, optimum, args.task, args.split_mode, args.proportion)
-            points = [replace(p, replicate=r) for p in points for r in range(args.replicates)] \
-                if args.replicates > 1 else points
-            settings = FitSettings(n_restarts=args.n_restarts, solver=args.solver, tol=args.tol,
-                                   min_epochs=args.min_epochs,
-                                   max_epochs=args.max_epochs, cosmic_signatures=args.cosmic_signatures)
-            run_fit_batch(args.fold_dir, args.task, args.split_mode, args.proportion, points, args.seed,
-                          args.metrics_out, timings_out=args.timings_out, models_dir=args.models_dir,
-                          predictions_out=args.predictions_out, settings=settings, threads=args.threads,
-                          opportunity=opportunity_lib.from_arguments(args))
-        elif args.command == "select":
-            run_selection(args.metrics, args.summary_out, args.chosen_out, min_stability=args.min_stability,
-                          n_folds=args.n_folds, models=args.models)
-        elif args.command == "export-model":
-            export_model(args.models_dir, args.out)
-        elif args.command == "table1":
-            write_table1(args.metrics, args.predictions, args.out_tsv, args.out_md, n_boot=args.n_boot,
-                         seed=args.seed, paper_path=args.paper)
-    except (ValueError, FileNotFoundError, KeyError) as err:
-        log.error("%s", err)
-        return 2
-    return 0
+    return commands.run("python -m pssnmf.experiment", _run, args)
+
+
+def _run(args: argparse.Namespace) -> None:
+    if args.command == "folds":
+        settings = folds_lib.FoldSettings(
+            seed=args.seed, split_mode=args.split_mode, n_folds=args.n_folds, test_fraction=args.test_fraction,
+            per_class=args.per_class, test_per_class=args.test_per_class, proportions=tuple(args.proportions),
+            min_mutations=args.min_mutations)
+        folds_lib.build_folds(args.catalog, args.samples, args.out_dir, args.task, settings)
+    elif args.command == "fit":
+        points = list(args.point)
+        if args.points_file:
+            points += read_points(args.points_file)
+        if args.optimum:
+            optimum = pd.read_csv(args.optimum, sep="\t", dtype={"task": str, "split_mode": str, "model": str})
+            points = fill_from_optimum(points, optimum, args.task, args.split_mode, args.proportion)
+        points = [replace(p, replicate=r) for p in points for r in range(args.replicates)] \
+            if args.replicates > 1 else points
+        settings = FitSettings(n_restarts=args.n_restarts, solver=args.solver, tol=args.tol,
+                               min_epochs=args.min_epochs,
+                               max_epochs=args.max_epochs, cosmic_signatures=args.cosmic_signatures)
+        run_fit_batch(args.fold_dir, args.task, args.split_mode, args.proportion, points, args.seed,
+                      args.metrics_out, timings_out=args.timings_out, models_dir=args.models_dir,
+                      predictions_out=args.predictions_out, settings=settings, threads=args.threads,
+                      opportunity=opportunity_lib.from_arguments(args))
+    elif args.command == "select":
+        run_selection(args.metrics, args.summary_out, args.chosen_out, min_stability=args.min_stability,
+                      n_folds=args.n_folds, models=args.models)
+    elif args.command == "export-model":
+        export_model(args.models_dir, args.out)
+    elif args.command == "table1":
+        write_table1(args.metrics, args.predictions, args.out_tsv, args.out_md, n_boot=args.n_boot,
+                     seed=args.seed, paper_path=args.paper)
 
 
 if __name__ == "__main__":

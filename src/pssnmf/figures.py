@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pssnmf import commands
+from pssnmf import models as models_lib
 from pssnmf import tables as tables_lib
 from pssnmf.channels import SBS96
 from pssnmf.folds import load_fold, read_catalog_rows, write_text_atomic
@@ -46,10 +48,10 @@ from pssnmf.plots import save_figure
 log = logging.getLogger("pssnmf.figures")
 
 TASK_TITLES = {"ddrd": "DDRd", "cancer_type": "Cancer type"}
-#: Models without unlabelled regularisation: the paper's main figures (Figs. 2, 4); the U.R.
-#: variants join them in the extended results (Figs. 15–18).
-MAIN_MODELS = ("S-NMF", "SS-NMF", "PSS-NMF")
-MODEL_ORDER = ("S-NMF", "SS-NMF", "SS-NMF-UR", "PSS-NMF", "PSS-NMF-UR")
+#: The paper's models, in its order (pssnmf.models); those without unlabelled regularisation are
+#: its main figures' (Figs. 2, 4), the U.R. variants join them in the extended results (Figs. 15–18).
+MODEL_ORDER = tuple(entry.name for entry in models_lib.REGISTRY if entry.paper)
+MAIN_MODELS = tuple(entry.name for entry in models_lib.REGISTRY if entry.paper and not entry.unlabeled_regularization)
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -375,7 +377,7 @@ def cmd_pareto(args) -> None:
     chosen = _chosen_points(_read_tsv(args.chosen, ("model", "K", "lambda_c", "lambda_l2",
                                                      "confidence_threshold")))
     present = set(fits["model"])
-    models = [m for m in MODEL_ORDER if m in present] + sorted(present - set(MODEL_ORDER))
+    models = models_lib.figure_order(present)
     fig, data = pareto_figure(fits, models=models, chosen=chosen, min_stability=args.min_stability,
                               title=_title(scope, "Figs. 10–14: Pareto fronts of validation stability "
                                                   "and cell-line accuracy"))
@@ -462,8 +464,7 @@ def cmd_calibration(args) -> None:
     scope = _scope(predictions, "test predictions")
     chosen = _read_tsv(args.chosen, ("model", "K", "lambda_c", "lambda_l2", "confidence_threshold"))
     opportunity = opportunity_lib.from_arguments(args)
-    models = [m for m in MODEL_ORDER if m in set(predictions["model"])] + \
-        sorted(set(predictions["model"]) - set(MODEL_ORDER))
+    models = models_lib.figure_order(predictions["model"])
     temperatures, n_validation = {}, {}
     for model in models:
         temperatures[model], n_validation[model] = validation_temperature(
@@ -655,17 +656,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-stem", required=True)
     p.set_defaults(run=cmd_opportunity)
+    commands.add_options(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s",
-                        stream=sys.stdout)
+    return commands.run("python -m pssnmf.figures", _run, args)
+
+
+def _run(args: argparse.Namespace) -> None:
     log.info("%s: starting", args.command)
     args.run(args)
     log.info("%s: done", args.command)
-    return 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@
 TCGA metrics are never read here: they are not known for unlabelled data in real use.
 
 The SS-NMF(-UR) optimum is chosen before the PSS stage; PSS-NMF(-UR) reuse its (K, lambda_c,
-lambda_L2) and sweep the confidence threshold (:data:`PSS_BASE`).
+lambda_L2) and sweep the confidence threshold (``base`` in :mod:`pssnmf.models`).
 """
 
 from __future__ import annotations
@@ -27,10 +27,6 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-MODELS = ("S-NMF", "SS-NMF", "SS-NMF-UR", "PSS-NMF", "PSS-NMF-UR")
-# The paper's PSS models and the pseudo-labelling variants (docs/model.md), each on its SS base.
-PSS_BASE = {"PSS-NMF": "SS-NMF", "PSS-NMF-UR": "SS-NMF-UR", "PSS-NMF-vote": "SS-NMF",
-            "PSS-NMF-soft": "SS-NMF", "PSS-NMF-revisable": "SS-NMF", "PSS-NMF-UR-half": "SS-NMF-UR"}
 SCOPE = ["task", "split_mode", "proportion", "model"]
 POINT = ["K", "lambda_c", "lambda_l2", "confidence_threshold"]
 SELECTION_METRICS = ("stability", "cellline_accuracy")
