@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from pssnmf.catalog import read_catalog, write_catalog
-from pssnmf.data.atomic import atomic_path, current_umask, write_table
+from pssnmf.data.atomic import atomic_path, current_umask, write_table, write_text
 from test_cli_predict import _catalog_text, _command, _save_grid
 from test_predict import model_file, new_tumours  # noqa: F401 - shared fixtures
 
@@ -43,10 +43,8 @@ def _writers(model_file, catalog):  # noqa: F811
 
     from pssnmf.baselines import make_baseline, save_baseline
     from pssnmf.data.fasta import write_fai
-    from pssnmf.folds import write_text_atomic, write_tsv_atomic
     from pssnmf.model import load_model, save_model
     from pssnmf.plots.common import save_figure
-    from pssnmf.tables import write_table as write_results_table
 
     def figure(folder):
         fig = Figure()
@@ -67,16 +65,13 @@ def _writers(model_file, catalog):  # noqa: F811
         "save_model": lambda folder: save_model(load_model(model_file), folder / "m.npz") or folder / "m.npz",
         "write_catalog": lambda folder: write_catalog(catalog, folder / "c.tsv") or folder / "c.tsv",
         "save_figure": figure,
-        "folds.write_text_atomic": lambda folder: write_text_atomic("x\n", folder / "s.json") or folder / "s.json",
-        "folds.write_tsv_atomic": lambda folder: write_tsv_atomic(catalog.iloc[:1], folder / "f.tsv") or folder / "f.tsv",
-        "tables.write_table": lambda folder: write_results_table(pd.DataFrame({"a": [1]}), folder / "r.tsv"),
+        "write_text": lambda folder: write_text("x\n", folder / "s.json"),
         "save_baseline": baseline,
         "write_fai": fasta,
     }
 
 
-WRITERS = ["atomic_path", "save_model", "write_catalog", "save_figure", "folds.write_text_atomic",
-           "folds.write_tsv_atomic", "tables.write_table", "save_baseline", "write_fai"]
+WRITERS = ["atomic_path", "save_model", "write_catalog", "save_figure", "write_text", "save_baseline", "write_fai"]
 
 
 @pytest.mark.parametrize("writer", WRITERS)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from pssnmf import tables
+from pssnmf.data.atomic import write_table
 
 PATHWAYS = ("MMR", "BER", "HR")
 
@@ -160,7 +161,7 @@ def test_table4_pools_precision_over_fits_and_filters_the_selected():
 
 def test_write_table_is_atomic_and_round_trips(tmp_path):
     table = tables.table3_pseudo_label_activity(_pss_metrics())
-    path = tables.write_table(table, tmp_path / "t" / "table3.tsv")
+    path = write_table(table, tmp_path / "t" / "table3.tsv")
     assert [p.name for p in path.parent.iterdir()] == ["table3.tsv"]
     pd.testing.assert_frame_equal(pd.read_csv(path, sep="\t"), table, check_dtype=False)
 

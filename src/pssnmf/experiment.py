@@ -48,7 +48,8 @@ from pssnmf import metrics as metrics_lib
 from pssnmf import models as models_lib
 from pssnmf import opportunity as opportunity_lib
 from pssnmf import selection as selection_lib
-from pssnmf.folds import FoldData, load_fold, proportion_label, seed_sequence, write_text_atomic, write_tsv_atomic
+from pssnmf.data.atomic import write_table, write_text
+from pssnmf.folds import FoldData, load_fold, proportion_label, seed_sequence
 
 log = logging.getLogger(__name__)
 
@@ -359,10 +360,10 @@ def run_fit_batch(
                      f"{scores['n_epochs']:.0f}", seconds)
     metrics = pd.DataFrame(rows)
     if timings_out is not None:
-        write_tsv_atomic(pd.DataFrame(timing_rows), timings_out)
+        write_table(pd.DataFrame(timing_rows), timings_out)
     if predictions_out is not None:
-        write_tsv_atomic(pd.concat(prediction_frames, ignore_index=True), predictions_out)
-    write_tsv_atomic(metrics, metrics_out)
+        write_table(pd.concat(prediction_frames, ignore_index=True), predictions_out)
+    write_table(metrics, metrics_out)
     return metrics
 
 
@@ -397,8 +398,8 @@ def run_selection(metrics_paths: Sequence[str | os.PathLike], summary_out: str |
         if fits.empty:
             raise ValueError(f"no fits of models {list(models)} in the metrics files")
     front, chosen = selection_lib.select(fits, min_stability=min_stability, n_folds=n_folds)
-    write_tsv_atomic(front, summary_out)
-    write_tsv_atomic(chosen, chosen_out)
+    write_table(front, summary_out)
+    write_table(chosen, chosen_out)
     return chosen
 
 
@@ -546,8 +547,8 @@ def write_table1(final_metrics_paths: Sequence[str | os.PathLike], predictions_p
     predictions["replicate"] = predictions["replicate"].map(int)
     paper = pd.read_csv(paper_path, sep="\t") if paper_path else paper_table1()
     table = table1(metrics, predictions, paper=paper, n_boot=n_boot, seed=seed)
-    write_tsv_atomic(table, out_tsv)
-    write_text_atomic(table1_markdown(table), out_md)
+    write_table(table, out_tsv)
+    write_text(table1_markdown(table), out_md)
     return table
 
 

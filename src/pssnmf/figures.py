@@ -42,7 +42,8 @@ from pssnmf import commands
 from pssnmf import models as models_lib
 from pssnmf import tables as tables_lib
 from pssnmf.channels import SBS96
-from pssnmf.folds import load_fold, read_catalog_rows, write_text_atomic
+from pssnmf.data.atomic import write_table, write_text
+from pssnmf.folds import load_fold, read_catalog_rows
 from pssnmf.plots import save_figure
 
 log = logging.getLogger("pssnmf.figures")
@@ -164,11 +165,11 @@ def _markdown(table: pd.DataFrame) -> str:
 
 def _save_table(table: pd.DataFrame, stem: str, title: str) -> None:
     stem = Path(stem)
-    tsv = tables_lib.write_table(table, stem.with_name(stem.name + ".tsv"))
+    tsv = write_table(table, stem.with_name(stem.name + ".tsv"))
     log.info("wrote %s", tsv)
     md = stem.with_name(stem.name + ".md")
     # One line: Markdown bold does not span a line break.
-    write_text_atomic(f"**{title.replace(chr(10), ' — ')}**\n\n" + _markdown(table), md)
+    write_text(f"**{title.replace(chr(10), ' — ')}**\n\n" + _markdown(table), md)
     log.info("wrote %s", md)
 
 

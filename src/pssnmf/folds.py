@@ -75,7 +75,7 @@ import numpy as np
 import pandas as pd
 
 from pssnmf.channels import SBS96
-from pssnmf.data.atomic import atomic_path
+from pssnmf.data.atomic import write_table, write_text
 
 log = logging.getLogger(__name__)
 
@@ -468,10 +468,10 @@ def build_folds(catalog_path: str | os.PathLike, samples_path: str | os.PathLike
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_tsv_atomic(catalog_out, out / "catalog.tsv")
-    write_tsv_atomic(membership, out / "membership.tsv")
+    write_table(catalog_out, out / "catalog.tsv")
+    write_table(membership, out / "membership.tsv")
     settings_doc = dict(dataclasses.asdict(s), task=task, proportions=[float(p) for p in s.proportions])
-    write_text_atomic(json.dumps(settings_doc, indent=2, sort_keys=True) + "\n", out / "settings.json")
+    write_text(json.dumps(settings_doc, indent=2, sort_keys=True) + "\n", out / "settings.json")
     log.info("%s/%s: %d cell-line bootstraps, %d tumours written to %s", task, s.split_mode,
              len(cells.row_ids), len(tumour_ids), out)
     return out
@@ -486,19 +486,6 @@ def _record(row_id: str, origin: str, m: pd.Series, place: object, ptext: str, r
         "set": "test" if place == "test" else "validation", "fold": str(place), "proportion": ptext,
         "role": role, "split_unit": unit,
     }
-
-
-# --------------------------------------------------------------------------------------------
-# Atomic writing
-# --------------------------------------------------------------------------------------------
-def write_text_atomic(text: str, path: str | os.PathLike) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8", newline="\n")
-
-
-def write_tsv_atomic(frame: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a TSV atomically; floats keep full precision (``repr``), so reruns give equal bytes."""
-    write_text_atomic(frame.to_csv(sep="\t", index=False, lineterminator="\n"), path)
 
 
 # --------------------------------------------------------------------------------------------

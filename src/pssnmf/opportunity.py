@@ -351,10 +351,10 @@ def read_ratio(path: str | os.PathLike) -> pd.Series:
 
 
 def write_ratio(ratio: pd.Series, path: str | os.PathLike) -> None:
-    from .folds import write_text_atomic
+    from .data.atomic import write_table
 
     table = pd.DataFrame({"channel": list(SBS96), "genome_over_exome": _check_ratio(ratio)})
-    write_text_atomic(table.to_csv(sep="\t", index=False, lineterminator="\n", float_format="%.17g"), path)
+    write_table(table, path, float_format="%.17g")
 
 
 def add_arguments(parser) -> None:

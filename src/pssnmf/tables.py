@@ -12,13 +12,10 @@ Each builder returns a DataFrame ready to be written as TSV; column names say wh
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pssnmf.data.atomic import atomic_path
 
 PATHWAYS = ("HR", "MMR", "BER")
 STATUSES = ("hom", "het", "wt")
@@ -464,14 +461,6 @@ def undetermined_table(intervals: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_table(table: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write ``table`` as TSV atomically (temporary file, then rename)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, lineterminator="\n")
-    return path
-
-
 __all__ = [
     "opportunity_comparison",
     "calibration_table",
@@ -480,7 +469,6 @@ __all__ = [
     "table3_pseudo_label_activity",
     "table4_prediction_probability",
     "ddr_status_category",
-    "write_table",
     "paper_table",
     "with_paper_table2",
     "with_paper_table3",

@@ -54,7 +54,17 @@ def current_umask() -> int:
     return mask
 
 
-def write_table(df, path: str | os.PathLike, *, index: bool = False) -> None:
-    """Write a pandas DataFrame as tab-separated text, atomically."""
+def write_table(df, path: str | os.PathLike, *, index: bool = False, float_format: str | None = None) -> Path:
+    """Write a pandas DataFrame as tab-separated text, atomically; returns the path.
+
+    Floats keep full precision (pandas writes ``repr``), so reruns give equal bytes."""
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, sep="\t", index=index, lineterminator="\n")
+        df.to_csv(tmp, sep="\t", index=index, lineterminator="\n", float_format=float_format)
+    return Path(path)
+
+
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    """Write ``text`` as UTF-8 with ``\\n`` line ends, atomically; returns the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+    return Path(path)
