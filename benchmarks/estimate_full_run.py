@@ -117,10 +117,10 @@ def config_extras(config: Path, per_fit, n_labelled: int, n_rows_50: int) -> tup
         mean_cost = {m: float(np.mean([per_fit(m if m in ("S-NMF", "SS-NMF", "SS-NMF-UR") else
                                               VARIANT_BASE.get(m, m), k, semi_scale) for k in K_GRID]))
                      for m in models}
-        for variant in variants:  # ct sweep, one job per fold, plus its final fit
+        for variant in variants:  # ct sweep, one job for every fold, plus its final fit
             cpu += len(CT) * N_FOLDS * mean_cost[variant] + 1.5 * mean_cost[variant]
             fits += len(CT) * N_FOLDS + 1
-            jobs += N_FOLDS + 1
+            jobs += 2
         finals = sum(1.5 * mean_cost[m] for m in models)
         cpu += (replicates - 1) * finals  # the extra seeds, run in the same final jobs
         fits += (replicates - 1) * len(models)
@@ -230,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     scopes = N_TASKS * N_SPLIT_MODES
     cpu *= scopes
     fits *= scopes
-    # the workflow's jobs: one per (model, K, fold) of the grid (all lambda points), per (PSS model,
-    # fold) of the ct sweep, per final model; per task x split mode x proportion
-    jobs = scopes * len(PROPORTIONS) * (3 * len(K_GRID) * N_FOLDS + 2 * N_FOLDS + 5)
+    # the workflow's jobs: one per (model, K) of the grid (all lambda points on every fold), per PSS
+    # model of the ct sweep (every fold), per final model; per task x split mode x proportion
+    jobs = scopes * len(PROPORTIONS) * (3 * len(K_GRID) + 2 + 5)
     overhead = jobs * (start_seconds + load_seconds + SNAKEMAKE_SHELL_JOB_S)
     wall = (cpu + overhead) / args.cores
     print()

@@ -55,19 +55,15 @@ def test_unknown_key_anywhere_is_refused(tmp_path, overlay, key):
     assert "Additional properties are not allowed" in text and key in text, text
 
 
-@pytest.mark.parametrize(
-    ("overlay", "named"),
-    [
-        ("experiment: {grid: {lambda_c: [.nan]}}", "experiment.grid.lambda_c[0] = nan"),
-        ("experiment: {grid: {lambda_c: [0.1, .inf]}}", "experiment.grid.lambda_c[1] = inf"),
-        ("experiment: {grid: {lambda_l2: [.nan]}}", "experiment.grid.lambda_l2[0] = nan"),
-        ("experiment: {proportions: [.nan]}", "experiment.proportions[0] = nan"),
-        ("experiment: {fit: {tol: .inf}}", "experiment.fit.tol = inf"),
-    ],
-)
-def test_nan_and_infinite_numbers_are_refused(tmp_path, overlay, named):
-    text = refused(tmp_path, overlay)
-    assert f"{named}: not a finite number" in text, text
+def test_nan_and_infinite_numbers_are_refused(tmp_path):
+    """Every non-finite number is named, all in one run (the check lists them all)."""
+    text = refused(tmp_path, "experiment: {grid: {lambda_c: [.nan, 0.1, .inf], lambda_l2: [.nan]}, "
+                             "proportions: [.nan], fit: {tol: .inf}}")
+    for named in ("experiment.grid.lambda_c[0] = nan", "experiment.grid.lambda_c[2] = inf",
+                  "experiment.grid.lambda_l2[0] = nan", "experiment.proportions[0] = nan",
+                  "experiment.fit.tol = inf"):
+        assert f"{named}: not a finite number" in text, (named, text)
+    assert "lambda_c[1]" not in text
 
 
 @pytest.mark.parametrize(
@@ -89,7 +85,7 @@ def test_min_epochs_within_the_solvers_default_is_accepted(tmp_path):
     assert run.returncode == 0, text
 
 
-@pytest.mark.parametrize("folder", ["", "/", "//", "/./", "/tmp/.."])
+@pytest.mark.parametrize("folder", ["", "//", "/tmp/.."])
 def test_download_dir_at_the_filesystem_root_is_refused(tmp_path, folder):
     text = refused(tmp_path, f"data: {{download_dir: '{folder}'}}")
     assert f"data.download_dir = {folder!r}: downloads would go to the filesystem root" in text, text
@@ -107,8 +103,9 @@ def test_nested_command_line_overrides_are_typed_as_in_a_file(tmp_path):
         target="all",
     )
     assert run.returncode == 0, text
-    # 3 models x K [2] x 3 folds x 2 tasks x 2 split modes x 2 proportions; no other-scale refits
-    assert re.search(r"^fit_grid\s+72$", text, re.M) and "fit_final_other_scale" not in text, text
+    # 3 models x K [2] x 2 tasks x 2 split modes x 2 proportions (a job fits every fold); no
+    # other-scale refits
+    assert re.search(r"^fit_grid\s+24$", text, re.M) and "fit_final_other_scale" not in text, text
     assert "COSMIC_v3.2_SBS_GRCh37" in text
 
 

@@ -3,6 +3,7 @@ final fits -> Table 1, through the command line the workflow calls, with determi
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -187,3 +188,45 @@ def test_variants_share_the_seeds_of_the_model_they_modify():
             SEED, "ddrd", "grouped", 0.5, Point(model, 4, 0.1, 1e-4, 0.5, "1", 1))
     assert fit_seed(SEED, "ddrd", "grouped", 0.5, Point("PSS-NMF", 4, 0.1, 1e-4, 0.5, "1")) != fit_seed(
         SEED, "ddrd", "grouped", 0.5, Point("PSS-NMF-UR", 4, 0.1, 1e-4, 0.5, "1"))
+
+
+def _job(**extra):
+    return {"stage": "grid", "task": "cancer_type", "split_mode": "grouped", "proportion": 0.5, "model": "SS-NMF",
+            "seed": SEED, "fold_dir": "folds", "fit": {"n_restarts": 2, "solver": "bcd", "max_epochs": 40},
+            "K": 3, "folds": ["0", "1"], "grid": {"lambda_c": [0.1, 1], "lambda_l2": [1e-4]}, **extra}
+
+
+def test_a_job_spec_plans_the_grid_fold_first_with_typed_values():
+    from pssnmf.experiment import FitSettings, plan
+
+    job = plan(_job())
+    assert [p.point_id for p in job.points] == [
+        "SS-NMF_K3_lc0.1_l20.0001_ctNA_fold0", "SS-NMF_K3_lc1.0_l20.0001_ctNA_fold0",
+        "SS-NMF_K3_lc0.1_l20.0001_ctNA_fold1", "SS-NMF_K3_lc1.0_l20.0001_ctNA_fold1"]
+    assert job.settings == FitSettings(n_restarts=2, solver="bcd", max_epochs=40) and job.opportunity is None
+    # The same points as the flags of `fit` give (parse_point), so the files are the same bytes.
+    assert list(job.points) == [parse_point(f"model=SS-NMF,K=3,lambda_c={lc},lambda_l2=0.0001,fold={f}")
+                                for f in ("0", "1") for lc in ("0.1", "1")]
+    final = plan(_job(stage="final", model="LR-96", fit={}, replicates=2, K=None, folds=None, grid=None))
+    assert [(p.model, p.fold, p.replicate) for p in final.points] == [("LR-96", "test", 0), ("LR-96", "test", 1)]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"stage": "fit"}, "stage must be one of grid, ct, final"),
+    ({"stage": "ct"}, "a ct job cannot fit SS-NMF"),
+    ({"model": "SSNMF"}, "unknown model 'SSNMF'"),
+    ({"lambda_c": [1]}, "unknown key(s) ['lambda_c']"),
+    ({"fit": {"max_epoch": 3}}, "fit has unknown key(s) ['max_epoch']"),
+])
+def test_a_bad_job_spec_is_refused_naming_the_key(change, message):
+    from pssnmf.experiment import plan
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        plan(_job(**change))
+
+
+def test_the_job_command_refuses_a_spec_that_is_not_a_json_object(tmp_path, capsys):
+    for spec, said in (("{nope", "--spec: not a JSON object"), ("[1]", "expected a JSON object, got list")):
+        assert main(["job", "--spec", spec, "--metrics-out", str(tmp_path / "m.tsv")]) == 2
+        assert said in capsys.readouterr().err
+    assert not (tmp_path / "m.tsv").exists()

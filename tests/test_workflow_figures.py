@@ -192,7 +192,7 @@ def test_sbs96_data_equal_the_final_signatures(run: Path) -> None:
 def test_pseudo_label_figure_and_tables_agree_with_the_fits(run: Path) -> None:
     for task in TASKS:
         # Table 3 and Fig. 3 are the paper's: its two PSS models (the variants are in Tables 1 and 4)
-        fits = pd.concat([_fits(_dir(run, "fits", task, MAIN_SPLIT, prop) / m, "ct_fold*.tsv")
+        fits = pd.concat([_fits(_dir(run, "fits", task, MAIN_SPLIT, prop) / m, "ct.tsv")
                           for prop in PROPORTIONS for m in _CONFIG["pseudo_label_models"] if m in FIGURE_MODELS])
         table3 = _tsv(run / "results" / "tables" / f"table3_{task}_{MAIN_SPLIT}.tsv")
         counted = table3.filter(like="pseudo_labelled_").to_numpy().sum()
@@ -210,7 +210,7 @@ def test_pseudo_label_figure_and_tables_agree_with_the_fits(run: Path) -> None:
         for prop in PROPORTIONS:
             chosen = _tsv(_dir(run, "select", task, MAIN_SPLIT, prop) / "chosen.tsv")
             for _, row in chosen.iterrows():
-                pattern = "ct_fold*.tsv" if row["model"].startswith("PSS") else f"K{row['K']}_fold*.tsv"
+                pattern = "ct.tsv" if row["model"].startswith("PSS") else f"K{row['K']}.tsv"
                 fold_fits = _fits(_dir(run, "fits", task, MAIN_SPLIT, prop) / row["model"], pattern)
                 at = fold_fits[np.isclose(fold_fits["lambda_c"], row["lambda_c"])
                                & np.isclose(fold_fits["lambda_l2"], row["lambda_l2"])]
@@ -228,7 +228,7 @@ def test_validation_boxes_summarise_the_fits(run: Path) -> None:
         for prop in PROPORTIONS:
             data = _tsv(_dir(run, "figures", task, MAIN_SPLIT, prop) / "fig15_18_validation_ur.tsv")
             base = _dir(run, "fits", task, MAIN_SPLIT, prop)
-            fits = _fits(base, "*/*_fold*.tsv")
+            fits = _fits(base, "*/*.tsv")
             assert set(data["model"]) == set(FIGURE_MODELS)
             by_k = data[(data["hyperparameter"] == "K") & (data["metric"] == "cell_line_accuracy")]
             for (model, k), rows in by_k.groupby(["model", "value"]):

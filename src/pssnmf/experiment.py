@@ -28,6 +28,7 @@ timings TSV.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import os
@@ -227,6 +228,81 @@ class FitSettings:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
+
+
+# ---- one workflow job: typed values in, the fits it runs out -------------------------------------
+
+#: The stages of the fit rules (workflow/rules/fit.smk, evaluate.smk): the grid of one model and K,
+#: the ct sweep of one PSS model on its base's chosen point, and the final test of one model.
+JOB_STAGES = ("grid", "ct", "final")
+_JOB_KEYS = {"stage", "task", "split_mode", "proportion", "model", "K", "folds", "grid", "fit", "seed",
+             "fold_dir", "optimum", "replicates", "opportunity", "cosmic_signatures"}
+
+
+@dataclass(frozen=True)
+class FitJob:
+    """What one workflow job fits (:func:`plan`): the points, their settings and the fold rows' scale."""
+
+    fold_dir: str
+    task: str
+    split_mode: str
+    proportion: float
+    seed: int
+    points: tuple[Point, ...]
+    settings: FitSettings
+    opportunity: object = None  # pssnmf.opportunity.Opportunity, or None
+
+
+def plan(spec: dict) -> FitJob:
+    """The fits of one workflow job from the config's values and the job's wildcards.
+
+    ``spec`` is one JSON object (the rules hand it over as ``--spec``; no flag strings):
+    ``stage`` (:data:`JOB_STAGES`), ``task``, ``split_mode``, ``proportion``, ``model``, ``seed``
+    (``experiment.seed``), ``fold_dir``, ``fit`` (``experiment.fit``: n_restarts, solver, tol,
+    min_epochs, max_epochs), ``optimum`` (a chosen-points TSV, where the stage reads one),
+    ``opportunity`` (:func:`pssnmf.opportunity.from_spec`) and ``cosmic_signatures`` (COSMIC+LR); a
+    grid job also ``K``, ``folds`` and ``grid`` (``experiment.grid``: lambda_c, lambda_l2), a ct job
+    ``folds`` and ``grid`` (confidence_threshold), a final job ``replicates``.
+
+    The grid is expanded here, fold first, then lambda_c, then lambda_L2 (or ct): the order of the
+    fits in the job's metrics file.
+    """
+    unknown = sorted(set(spec) - _JOB_KEYS)
+    if unknown:
+        raise ValueError(f"job spec: unknown key(s) {unknown}; expected some of {sorted(_JOB_KEYS)}")
+    missing = sorted({"stage", "task", "split_mode", "proportion", "model", "seed", "fold_dir", "fit"} - set(spec))
+    if missing:
+        raise ValueError(f"job spec: missing {missing}")
+    stage, model = spec["stage"], spec["model"]
+    if stage not in JOB_STAGES:
+        raise ValueError(f"job spec: stage must be one of {', '.join(JOB_STAGES)}, got {stage!r}")
+    kind = models_lib.spec(model).kind
+    if kind not in {"grid": ("grid",), "ct": ("pseudo_label",), "final": models_lib.KINDS}[stage]:
+        raise ValueError(f"job spec: a {stage} job cannot fit {model} (a {kind} model)")
+    cast = _POINT_TYPES
+    grid = spec.get("grid") or {}
+    if stage == "grid":
+        points = [Point(model, cast["K"](spec["K"]), cast["lambda_c"](lc), cast["lambda_l2"](l2), None, str(fold))
+                  for fold in spec["folds"] for lc in grid["lambda_c"] for l2 in grid["lambda_l2"]]
+    elif stage == "ct":
+        points = [Point(model, confidence_threshold=cast["confidence_threshold"](ct), fold=str(fold))
+                  for fold in spec["folds"] for ct in grid["confidence_threshold"]]
+    else:
+        points = [Point(model, fold="test")]
+    if spec.get("optimum"):
+        optimum = pd.read_csv(spec["optimum"], sep="\t", dtype={"task": str, "split_mode": str, "model": str})
+        points = fill_from_optimum(points, optimum, spec["task"], spec["split_mode"], spec["proportion"])
+    replicates = int(spec.get("replicates") or 1)
+    if replicates > 1:
+        points = [replace(p, replicate=r) for p in points for r in range(replicates)]
+    fit = dict(spec["fit"])
+    unknown = sorted(set(fit) - {"n_restarts", "solver", "tol", "min_epochs", "max_epochs"})
+    if unknown:
+        raise ValueError(f"job spec: fit has unknown key(s) {unknown}")
+    settings = FitSettings(**{k: v for k, v in fit.items() if v is not None},
+                           cosmic_signatures=spec.get("cosmic_signatures"))
+    return FitJob(str(spec["fold_dir"]), str(spec["task"]), str(spec["split_mode"]), float(spec["proportion"]),
+                  int(spec["seed"]), tuple(points), settings, opportunity_lib.from_spec(spec.get("opportunity")))
 
 
 def make_model(point: Point, random_state: int, settings: FitSettings):
@@ -627,6 +703,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cosmic-signatures", help="COSMIC SBS signature file (COSMIC layout: Type + one column per "
                                                "signature) for the COSMIC+LR baseline")
 
+    p = sub.add_parser("job", help="the fits of one workflow job, planned from its typed spec (plan())")
+    p.add_argument("--spec", required=True, help="one JSON object: the job's stage, wildcards and config values "
+                                                 "(pssnmf.experiment.plan)")
+    p.add_argument("--metrics-out", required=True, help="metrics TSV, one row per fit (written last)")
+    p.add_argument("--timings-out", help="TSV of fit seconds per fit")
+    p.add_argument("--models-dir", help="folder for the fitted models (<point_id>.npz)")
+    p.add_argument("--predictions-out", help="TSV of per-sample predictions on the evaluation rows")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl)")
+
     p = sub.add_parser("select", help="fold summary, Pareto front and chosen point per model")
     p.add_argument("--metrics", nargs="+", required=True, help="fit-batch metrics TSVs")
     p.add_argument("--summary-out", required=True, help="TSV: fold means/sd per point with eligible/on_front flags")
@@ -680,6 +765,18 @@ def _run(args: argparse.Namespace) -> None:
                       args.metrics_out, timings_out=args.timings_out, models_dir=args.models_dir,
                       predictions_out=args.predictions_out, settings=settings, threads=args.threads,
                       opportunity=opportunity_lib.from_arguments(args))
+    elif args.command == "job":
+        try:
+            spec = json.loads(args.spec)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"--spec: not a JSON object ({err})") from None
+        if not isinstance(spec, dict):
+            raise ValueError(f"--spec: expected a JSON object, got {type(spec).__name__}")
+        job = plan(spec)
+        run_fit_batch(job.fold_dir, job.task, job.split_mode, job.proportion, list(job.points), job.seed,
+                      args.metrics_out, timings_out=args.timings_out, models_dir=args.models_dir,
+                      predictions_out=args.predictions_out, settings=job.settings, threads=args.threads,
+                      opportunity=job.opportunity)
     elif args.command == "select":
         run_selection(args.metrics, args.summary_out, args.chosen_out, min_stability=args.min_stability,
                       n_folds=args.n_folds, models=args.models)

@@ -366,6 +366,21 @@ def add_arguments(parser) -> None:
                         help="scale of a fold source, e.g. cell_line=genome (repeat); default tumour=exome")
 
 
+def from_spec(spec) -> Opportunity | None:
+    """An :class:`Opportunity` from a job's typed spec (``pssnmf.experiment.plan``):
+    ``{"ratio": path, "target_scale": "exome", "source_scales": {"cell_line": "genome", ...}}``,
+    None for no conversion.  Sources not named are tumours at exome scale."""
+    if spec is None:
+        return None
+    unknown = sorted(set(spec) - {"ratio", "target_scale", "source_scales"})
+    if unknown or "ratio" not in spec:
+        raise ValueError(f"opportunity spec {spec!r}: needs 'ratio' (and 'target_scale', 'source_scales'); "
+                         f"unknown {unknown}")
+    scales = {"tumour": "exome", **dict(spec.get("source_scales") or {})}
+    return Opportunity(spec.get("target_scale", "exome"), tuple(read_ratio(spec["ratio"]).tolist()),
+                       tuple(sorted(scales.items())))
+
+
 def from_arguments(args) -> Opportunity | None:
     if not args.opportunity_ratio:
         if args.source_scale:

@@ -299,21 +299,29 @@ GRID = EXPERIMENT["grid"]
 FIT = EXPERIMENT["fit"]
 GRID_MODELS = EXPERIMENT["models"]
 PSS_MODELS = EXPERIMENT["pseudo_label_models"]
-# The SS-NMF variant whose chosen point each PSS model sweeps ct on (pssnmf.selection.PSS_BASE).
-PSS_BASE = {
-    "PSS-NMF": "SS-NMF",
-    "PSS-NMF-UR": "SS-NMF-UR",
-    "PSS-NMF-vote": "SS-NMF",
-    "PSS-NMF-soft": "SS-NMF",
-    "PSS-NMF-revisable": "SS-NMF",
-    "PSS-NMF-UR-half": "SS-NMF-UR",
-}
-PSS_BASES = sorted({PSS_BASE[m] for m in PSS_MODELS})
+# The models (pssnmf.models.REGISTRY: one entry each): the config's lists hold names of the
+# registry's kinds grid, pseudo_label and baseline. Each PSS model sweeps ct on its base's
+# chosen point; NMF+LR takes the K of the chosen S-NMF point (k_from).
+from pssnmf.models import names as model_names, spec as model_spec
+
+for _key, _kind in (
+    ("models", "grid"),
+    ("pseudo_label_models", "pseudo_label"),
+    ("baselines", "baseline"),
+):
+    _unknown = [m for m in EXPERIMENT[_key] if m not in model_names(_kind)]
+    if _unknown:
+        raise WorkflowError(
+            f"experiment.{_key}: unknown model(s) {_unknown}; expected some of "
+            f"{list(model_names(_kind))} (pssnmf.models)"
+        )
+PSS_BASE = {m: model_spec(m).base for m in PSS_MODELS}
+PSS_BASES = sorted(set(PSS_BASE.values()))
 ALL_MODELS = GRID_MODELS + PSS_MODELS
-# Baselines (pssnmf.baselines): no grid, straight to the final test; NMF+LR takes the K of
-# the chosen S-NMF point (pssnmf.experiment.BASELINE_K_FROM), COSMIC+LR a COSMIC set.
 BASELINE_MODELS = EXPERIMENT["baselines"]
-BASELINE_K_FROM = {"NMF+LR": "S-NMF"}
+BASELINE_K_FROM = {
+    m: model_spec(m).k_from for m in BASELINE_MODELS if model_spec(m).k_from
+}
 EXPERIMENT_TASKS = EXPERIMENT["tasks"]
 SPLITS = EXPERIMENT["split_modes"]
 PROPORTIONS = [repr(float(p)) for p in EXPERIMENT["proportions"]]
@@ -357,61 +365,68 @@ def fold_files(wildcards):
     }
 
 
-def _point_args(texts):
-    """`--point 'a=b,...'` per point, each shell-quoted (values come from the config)."""
-    return " ".join(f"--point {shlex.quote(text)}" for text in texts)
+def fit_job(stage):
+    """The `--spec` of a fit job: one JSON object of the job's wildcards and config values,
+    which the library plans into fits (pssnmf.experiment.plan; no flag strings). A `scale`
+    wildcard overrides experiment.opportunity (the other-scale comparison)."""
+
+    def spec(wildcards, input):
+        job = {
+            "stage": stage,
+            "task": wildcards.task,
+            "split_mode": wildcards.split,
+            "proportion": float(wildcards.prop),
+            "model": wildcards.model,
+            "seed": EXPERIMENT["seed"],
+            "fold_dir": f"results/folds/{wildcards.task}/{wildcards.split}",
+            # the baselines take none of the NMF settings
+            "fit": {} if wildcards.model in BASELINE_MODELS else FIT_SETTINGS,
+            "opportunity": opportunity_spec(
+                wildcards.task, wildcards.get("scale", OPPORTUNITY)
+            ),
+        }
+        if stage == "grid":
+            job.update(K=int(wildcards.k), folds=FOLDS, grid=GRID_LAMBDAS)
+        if stage == "ct":
+            job.update(folds=FOLDS, grid=GRID_CTS)
+        if stage == "final":
+            job["replicates"] = EXPERIMENT["evaluation"]["replicates"]
+        for key, name in (("optimum", "optimum"), ("cosmic", "cosmic_signatures")):
+            if key in input.keys():
+                job[name] = getattr(input, key)
+        return json.dumps(job, sort_keys=True)
+
+    return spec
 
 
-def grid_points(wildcards):
-    """Every (lambda_c, lambda_l2) of the grid for one model, K and fold."""
-    return _point_args(
-        f"model={wildcards.model},K={wildcards.k},lambda_c={lc!r},lambda_l2={l2!r},"
-        f"fold={wildcards.fold}"
-        for lc in GRID["lambda_c"]
-        for l2 in GRID["lambda_l2"]
-    )
-
-
-def ct_points(wildcards):
-    """Every confidence threshold for one PSS model and fold (K, λc, λL2 from its base)."""
-    return _point_args(
-        f"model={wildcards.model},ct={ct!r},fold={wildcards.fold}"
-        for ct in GRID["confidence_threshold"]
-    )
-
-
-def fit_options(wildcards):
-    options = [
-        f"--n-restarts {shlex.quote(str(FIT['n_restarts']))}",
-    ]
-    for key in ("solver", "tol", "min_epochs", "max_epochs"):
-        if FIT.get(key) is not None:
-            options.append(f"--{key.replace('_', '-')} {shlex.quote(str(FIT[key]))}")
-    # '' unless experiment.opportunity
-    options.append(opportunity_options(wildcards.task))
-    return " ".join(option for option in options if option)
+# What of experiment.fit and experiment.grid the fit jobs take.
+FIT_SETTINGS = {
+    key: FIT[key]
+    for key in ("n_restarts", "solver", "tol", "min_epochs", "max_epochs")
+    if FIT.get(key) is not None
+}
+GRID_LAMBDAS = {key: GRID[key] for key in ("lambda_c", "lambda_l2")}
+GRID_CTS = {"confidence_threshold": GRID["confidence_threshold"]}
 
 
 def grid_metrics(task, split, prop, models):
     return expand(
-        "results/fits/{task}/{split}/u{prop}/{model}/K{k}_fold{fold}.tsv",
+        "results/fits/{task}/{split}/u{prop}/{model}/K{k}.tsv",
         task=task,
         split=split,
         prop=prop,
         model=models,
         k=GRID["K"],
-        fold=FOLDS,
     )
 
 
 def ct_metrics(task, split, prop):
     return expand(
-        "results/fits/{task}/{split}/u{prop}/{model}/ct_fold{fold}.tsv",
+        "results/fits/{task}/{split}/u{prop}/{model}/ct.tsv",
         task=task,
         split=split,
         prop=prop,
         model=PSS_MODELS,
-        fold=FOLDS,
     )
 
 
@@ -438,19 +453,6 @@ def baseline_inputs(wildcards):
     return files
 
 
-def baseline_options(wildcards, input):
-    """`--optimum` / `--cosmic-signatures` where the baseline reads them, shell-quoted, and
-    the opportunity conversion every final fit gets."""
-    options = []
-    if "optimum" in input.keys():
-        options.append(f"--optimum {shlex.quote(input.optimum)}")
-    if "cosmic" in input.keys():
-        options.append(f"--cosmic-signatures {shlex.quote(input.cosmic)}")
-    # '' unless experiment.opportunity
-    options.append(opportunity_options(wildcards.task))
-    return " ".join(option for option in options if option)
-
-
 EXPORT = EXPERIMENT["export"]
 EXPORT_PROPORTION = repr(float(EXPORT["proportion"]))
 if (
@@ -469,6 +471,17 @@ if (
 OPPORTUNITY = EXPERIMENT["opportunity"]
 CELL_LINE_SCALE = EXPERIMENT["cell_line_scale"]
 OPPORTUNITY_RATIO = "results/data/cosmic/opportunity_ratio.tsv"
+
+
+def opportunity_spec(task, scale=OPPORTUNITY):
+    """A fit job's `opportunity` (pssnmf.opportunity.from_spec); None for no conversion."""
+    if scale == "none":
+        return None
+    return {
+        "ratio": OPPORTUNITY_RATIO,
+        "target_scale": scale,
+        "source_scales": {"cell_line": CELL_LINE_SCALE[task], "tumour": "exome"},
+    }
 
 
 def opportunity_options(task, scale=OPPORTUNITY):

@@ -24,18 +24,11 @@ rule fit_final:
         runtime=120,
         mem_mb=1000,
     params:
-        fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
-        point=lambda w: shlex.quote(f"model={w.model},fold=test"),
-        seed=EXPERIMENT["seed"],
-        replicates=EXPERIMENT["evaluation"]["replicates"],
-        fit=fit_options,
+        spec=fit_job("final"),
     shell:
-        "python -m pssnmf.experiment fit --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
-        " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q} --seed {params.seed:q}"
-        " --optimum {input.optimum:q} --point {params.point} --replicates {params.replicates:q}"
-        " {params.fit} --threads {threads} --metrics-out {output.metrics:q}"
-        " --timings-out {output.timings:q} --models-dir {output.models:q}"
-        " --predictions-out {output.predictions:q} > {log:q} 2>&1"
+        "python -m pssnmf.experiment job --spec {params.spec:q} --threads {threads}"
+        " --metrics-out {output.metrics:q} --timings-out {output.timings:q}"
+        " --models-dir {output.models:q} --predictions-out {output.predictions:q} > {log:q} 2>&1"
 
 
 rule fit_baseline:
@@ -57,18 +50,11 @@ rule fit_baseline:
         runtime=60,
         mem_mb=1000,
     params:
-        fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
-        point=lambda w: shlex.quote(f"model={w.model},fold=test"),
-        seed=EXPERIMENT["seed"],
-        replicates=EXPERIMENT["evaluation"]["replicates"],
-        options=baseline_options,
+        spec=fit_job("final"),
     shell:
-        "python -m pssnmf.experiment fit --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
-        " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q} --seed {params.seed:q}"
-        " --point {params.point} --replicates {params.replicates:q} {params.options}"
-        " --threads {threads} --metrics-out {output.metrics:q}"
-        " --timings-out {output.timings:q} --models-dir {output.models:q}"
-        " --predictions-out {output.predictions:q} > {log:q} 2>&1"
+        "python -m pssnmf.experiment job --spec {params.spec:q} --threads {threads}"
+        " --metrics-out {output.metrics:q} --timings-out {output.timings:q}"
+        " --models-dir {output.models:q} --predictions-out {output.predictions:q} > {log:q} 2>&1"
 
 
 rule table1:

@@ -33,12 +33,11 @@ validation_fit_metrics = lambda w: grid_metrics(
     w.task, w.split, w.prop, GRID_MODELS
 ) + ct_metrics(w.task, w.split, w.prop)
 ct_models_dirs = lambda w: expand(
-    "results/fits/{task}/{split}/u{prop}/{model}/ct_fold{fold}.models",
+    "results/fits/{task}/{split}/u{prop}/{model}/ct.models",
     task=w.task,
     split=w.split,
     prop=w.prop,
     model=PSS_MODELS,
-    fold=FOLDS,
 )
 final_files = lambda w, suffix: expand(
     "results/final/{task}/{split}/u{prop}/{model}{suffix}",
@@ -517,19 +516,12 @@ rule fit_final_other_scale:
         runtime=120,
         mem_mb=1000,
     params:
-        fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
-        point=lambda w: shlex.quote(f"model={w.model},fold=test"),
-        seed=EXPERIMENT["seed"],
-        replicates=EXPERIMENT["evaluation"]["replicates"],
-        # fit_options carries the main scale's conversion; the comparison replaces it.
-        fit=lambda w: fit_options(w).replace(opportunity_options(w.task), ""),
-        opportunity=lambda w: opportunity_options(w.task, w.scale),
+        # the `scale` wildcard replaces experiment.opportunity
+        spec=fit_job("final"),
     shell:
-        "python -m pssnmf.experiment fit --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
-        " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q} --seed {params.seed:q}"
-        " --optimum {input.optimum:q} --point {params.point} --replicates {params.replicates:q}"
-        " {params.fit} {params.opportunity} --threads {threads} --metrics-out {output.metrics:q}"
-        " --timings-out {output.timings:q} --predictions-out {output.predictions:q} > {log:q} 2>&1"
+        "python -m pssnmf.experiment job --spec {params.spec:q} --threads {threads}"
+        " --metrics-out {output.metrics:q} --timings-out {output.timings:q}"
+        " --predictions-out {output.predictions:q} > {log:q} 2>&1"
 
 
 rule opportunity_table:

@@ -1,7 +1,8 @@
-# Fits (paper 2.2.4): every grid point x fold x restart. A job is one (model, K, fold) and
-# fits every (lambda_c, lambda_l2) of the grid for it, all restarts at once: long enough that
-# Snakemake's own cost per job stays small beside the fits (benchmarks/RESULTS.md), few enough
-# jobs for the scheduler. Each job writes one small metrics TSV; aggregation reads those.
+# Fits (paper 2.2.4): every grid point x fold x restart. A job is one (model, K) and fits every
+# (lambda_c, lambda_l2) of the grid on every validation fold, all restarts at once: with the
+# converging solver a fit takes a second or two, and a job's start (Python, scikit-learn and the
+# compiled kernels: ~4 s) must stay small beside its fits (benchmarks/RESULTS.md). Each job
+# writes one small metrics TSV (a row per fit, its fold in a column); aggregation reads those.
 # PSS-NMF(-UR) sweep the confidence threshold on the chosen point of their SS-NMF(-UR) base
 # (a second stage after `select_base`).
 
@@ -10,15 +11,14 @@ rule fit_grid:
     input:
         unpack(fold_files),
     output:
-        metrics="results/fits/{task}/{split}/u{prop}/{model}/K{k}_fold{fold}.tsv",
-        timings="results/fits/{task}/{split}/u{prop}/{model}/K{k}_fold{fold}.timings.tsv",
-        models=directory(
-            "results/fits/{task}/{split}/u{prop}/{model}/K{k}_fold{fold}.models"
-        ),
+        metrics="results/fits/{task}/{split}/u{prop}/{model}/K{k}.tsv",
+        timings="results/fits/{task}/{split}/u{prop}/{model}/K{k}.timings.tsv",
+        models=directory("results/fits/{task}/{split}/u{prop}/{model}/K{k}.models"),
     log:
-        "results/logs/fit/{task}_{split}_u{prop}_{model}_K{k}_fold{fold}.log",
+        "results/logs/fit/{task}_{split}_u{prop}_{model}_K{k}.log",
     wildcard_constraints:
         model="|".join(GRID_MODELS),
+        k=r"\d+",
     conda:
         ENV
     threads: 1
@@ -26,16 +26,11 @@ rule fit_grid:
         runtime=120,
         mem_mb=1000,
     params:
-        fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
-        points=grid_points,
-        seed=EXPERIMENT["seed"],
-        fit=fit_options,
+        spec=fit_job("grid"),
     shell:
-        "python -m pssnmf.experiment fit --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
-        " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q} --seed {params.seed:q}"
-        " {params.points} {params.fit} --threads {threads}"
-        " --metrics-out {output.metrics:q} --timings-out {output.timings:q} --models-dir {output.models:q}"
-        " > {log:q} 2>&1"
+        "python -m pssnmf.experiment job --spec {params.spec:q} --threads {threads}"
+        " --metrics-out {output.metrics:q} --timings-out {output.timings:q}"
+        " --models-dir {output.models:q} > {log:q} 2>&1"
 
 
 rule select_base:
@@ -63,13 +58,11 @@ rule fit_ct:
         unpack(fold_files),
         optimum="results/select/{task}/{split}/u{prop}/base_chosen.tsv",
     output:
-        metrics="results/fits/{task}/{split}/u{prop}/{model}/ct_fold{fold}.tsv",
-        timings="results/fits/{task}/{split}/u{prop}/{model}/ct_fold{fold}.timings.tsv",
-        models=directory(
-            "results/fits/{task}/{split}/u{prop}/{model}/ct_fold{fold}.models"
-        ),
+        metrics="results/fits/{task}/{split}/u{prop}/{model}/ct.tsv",
+        timings="results/fits/{task}/{split}/u{prop}/{model}/ct.timings.tsv",
+        models=directory("results/fits/{task}/{split}/u{prop}/{model}/ct.models"),
     log:
-        "results/logs/fit/{task}_{split}_u{prop}_{model}_ct_fold{fold}.log",
+        "results/logs/fit/{task}_{split}_u{prop}_{model}_ct.log",
     wildcard_constraints:
         model="|".join(PSS_MODELS),
     conda:
@@ -79,13 +72,8 @@ rule fit_ct:
         runtime=120,
         mem_mb=1000,
     params:
-        fold_dir=lambda w: f"results/folds/{w.task}/{w.split}",
-        points=ct_points,
-        seed=EXPERIMENT["seed"],
-        fit=fit_options,
+        spec=fit_job("ct"),
     shell:
-        "python -m pssnmf.experiment fit --fold-dir {params.fold_dir:q} --task {wildcards.task:q}"
-        " --split-mode {wildcards.split:q} --proportion {wildcards.prop:q} --seed {params.seed:q}"
-        " --optimum {input.optimum:q} {params.points} {params.fit} --threads {threads}"
-        " --metrics-out {output.metrics:q} --timings-out {output.timings:q} --models-dir {output.models:q}"
-        " > {log:q} 2>&1"
+        "python -m pssnmf.experiment job --spec {params.spec:q} --threads {threads}"
+        " --metrics-out {output.metrics:q} --timings-out {output.timings:q}"
+        " --models-dir {output.models:q} > {log:q} 2>&1"
