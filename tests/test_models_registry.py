@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -108,8 +109,11 @@ def test_a_new_variant_is_one_registry_entry_in_the_workflow(tmp_path, data_dir)
     text = run.stdout + run.stderr
     assert run.returncode == 0, text[-3000:]
     assert "PSS-NMF-throwaway" not in (PROJECT / "src/pssnmf/models.py").read_text()
-    # Its ct sweep, on every fold, and its final fit on the test set.
-    assert "--point model=PSS-NMF-throwaway,ct=0.5,fold=0" in text, text[-3000:]
+    # Its ct sweep on its base's chosen point, on every fold, and its final fit on the test set.
+    specs = [json.loads(spec) for spec in re.findall(r"job --spec '(\{.*?\})'", text)]
+    sweep = [spec for spec in specs if spec["model"] == "PSS-NMF-throwaway" and spec["stage"] == "ct"]
+    assert len(sweep) == 1 and sweep[0]["folds"] == ["0", "1", "2"], specs
+    assert sweep[0]["optimum"] == "results/select/ddrd/grouped/u0.5/base_chosen.tsv"
     assert "results/fits/ddrd/grouped/u0.5/PSS-NMF-throwaway/ct.tsv" in text
     assert re.search(r"rule fit_final:\n(.*\n)*?.*output: results/final/ddrd/grouped/u0.5/PSS-NMF-throwaway.tsv",
                      text), text[-3000:]
