@@ -65,7 +65,7 @@ def test_downloads_went_through_the_mirror_with_checksums(built, data_dir, data_
     for path in fetched:
         name = path.relative_to(downloads).as_posix()
         assert hashlib.sha256(path.read_bytes()).hexdigest() == sums[name], name
-        log = (built / "logs" / "fetch" / f"{name}.log").read_text()
+        log = (built / "results" / "logs" / "fetch" / f"{name}.log").read_text()
         assert f"from {data_mirror_url}/" in log and "SHA-256" in log
 
 
@@ -208,9 +208,10 @@ def test_corrupted_mirror_file_fails_naming_the_source_and_leaves_no_output(tmp_
         "--configfile", str(project_root / "config" / "test.yaml"), config=[f"data={{mirror: '{serve_folder(mirror)}'}}"],
     )
     assert run.returncode != 0
-    log = (workdir / "logs" / "fetch" / "zou2021" / "Supplementary_tables.xlsx.log").read_text()
+    log = (workdir / "results" / "logs" / "fetch" / "zou2021" / "Supplementary_tables.xlsx.log").read_text()
     assert "source 'zou2021_tables'" in log and "SHA-256" in log
-    leftovers = [p for p in (workdir / "results").rglob("*") if p.is_file()] if (workdir / "results").exists() else []
+    leftovers = [p for p in (workdir / "results").rglob("*") if p.is_file() and "logs" not in p.relative_to(workdir / "results").parts[:1]] \
+        if (workdir / "results").exists() else []
     assert leftovers == []
 
 
@@ -331,7 +332,7 @@ def test_bad_catalog_in_local_folder_fails_naming_place_and_leaves_no_output(tmp
         config=[f"data={{local_dir: '{folder}', verify_local: false}}"],
     )
     assert run.returncode != 0
-    log = (workdir / "logs" / "data" / "tcga_catalog.log").read_text()
+    log = (workdir / "results" / "logs" / "data" / "tcga_catalog.log").read_text()
     lines = (data_dir / name).read_text().split("\n")
     sample, channel = lines[0].split("\t")[3], lines[5].split("\t")[0]
     assert f"TCGA_MC3_SBS96_counts.tsv: sample '{sample}' (column 4), channel '{channel}' (line 6): not a number" in log

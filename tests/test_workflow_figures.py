@@ -7,6 +7,7 @@ One module-scoped run of the whole workflow (~4-8 min on 2 shared cores), then t
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -488,3 +489,16 @@ def test_undetermined_counts_follow_the_rule_and_the_final_predictions(run: Path
                 assert row["accuracy_all"] == pytest.approx((preds["truth"] == preds["predicted"]).mean(), abs=1e-12)
     # Real TCGA exomes have tumours under 50 mutations: the rule is exercised, not vacuous.
     assert (table[table["source"] == "TCGA"]["n_few_mutations"] > 0).all()
+
+
+def test_every_output_folder_is_in_the_readme_and_logs_have_one_root(run: Path) -> None:
+    """README's "What comes out where" names every top-level folder the run wrote under results/,
+    and every log is under results/logs/ (none in a logs/ folder of the working directory)."""
+    readme = (PROJECT / "README.md").read_text()
+    table = readme[readme.index("### What comes out where"):]
+    table = table[:table.index("\n\n", table.index("| path |"))]
+    named = set(re.findall(r"`results/([^/`{]+)", table))
+    written = {path.name for path in (run / "results").iterdir()}
+    assert written <= named, f"not in the README's table: {sorted(written - named)}"
+    assert not (run / "logs").exists(), sorted(p.name for p in (run / "logs").rglob("*"))[:5]
+    assert (run / "results" / "logs" / "fetch").is_dir() and (run / "results" / "logs" / "data").is_dir()

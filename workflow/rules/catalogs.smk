@@ -8,7 +8,7 @@ rule zou_catalog:
         catalog="results/data/zou2021/catalog.tsv",
         samples="results/data/zou2021/samples.tsv",
     log:
-        "logs/data/zou_catalog.log",
+        "results/logs/data/zou_catalog.log",
     conda:
         ENV
     threads: 1
@@ -29,7 +29,7 @@ if DATA["tcga_route"] == "catalog":
             catalog="results/data/tcga/catalog.tsv",
             samples="results/data/tcga/samples.tsv",
         log:
-            "logs/data/tcga_catalog.log",
+            "results/logs/data/tcga_catalog.log",
         conda:
             ENV
         threads: 1
@@ -47,7 +47,7 @@ else:
             catalog="results/data/tcga/catalog.tsv",
             samples="results/data/tcga/samples.tsv",
         log:
-            "logs/data/tcga_catalog_from_maf.log",
+            "results/logs/data/tcga_catalog_from_maf.log",
         conda:
             ENV
         threads: 1
@@ -68,7 +68,7 @@ rule ddr_status:
         status="results/data/tcga/ddr_status.tsv",
         unmatched="results/data/tcga/ddr_unmatched.tsv",
     log:
-        "logs/data/ddr_status.log",
+        "results/logs/data/ddr_status.log",
     conda:
         ENV
     threads: 1
@@ -89,7 +89,7 @@ if DATA["cell_lines"] == "gdsc":
             catalog="results/data/cell_lines/catalog.tsv",
             samples="results/data/cell_lines/samples.tsv",
         log:
-            "logs/data/gdsc_catalog.log",
+            "results/logs/data/gdsc_catalog.log",
         conda:
             ENV
         threads: 1
@@ -109,7 +109,7 @@ else:
             catalog="results/data/cell_lines/catalog.tsv",
             samples="results/data/cell_lines/samples.tsv",
         log:
-            "logs/data/ccle_catalog.log",
+            "results/logs/data/ccle_catalog.log",
         conda:
             ENV
         threads: 1
@@ -139,7 +139,7 @@ rule select_cancer_types:
         cosine_cross="results/data/cancer_type/cosine_cross.tsv",
         types="results/data/cancer_type/types.txt",
     log:
-        "logs/data/select_cancer_types.log",
+        "results/logs/data/select_cancer_types.log",
     conda:
         ENV
     threads: 1
@@ -175,7 +175,7 @@ rule ddrd_task:
             category="Data",
         ),
     log:
-        "logs/data/ddrd_task.log",
+        "results/logs/data/ddrd_task.log",
     conda:
         ENV
     threads: 1
@@ -207,7 +207,7 @@ rule cancer_type_task:
             category="Data",
         ),
     log:
-        "logs/data/cancer_type_task.log",
+        "results/logs/data/cancer_type_task.log",
     conda:
         ENV
     threads: 1
@@ -231,7 +231,7 @@ rule cosmic_signatures:
     output:
         "results/data/cosmic/COSMIC_{version}_SBS_GRCh37{suffix}.txt",
     log:
-        "logs/data/cosmic_{version}{suffix}.log",
+        "results/logs/data/cosmic_{version}{suffix}.log",
     wildcard_constraints:
         version=r"v[0-9.]+",
         suffix="|_exome",
@@ -250,7 +250,7 @@ rule opportunity_ratio:
     output:
         OPPORTUNITY_RATIO,
     log:
-        "logs/data/opportunity_ratio.log",
+        "results/logs/data/opportunity_ratio.log",
     conda:
         ENV
     threads: 1

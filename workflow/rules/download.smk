@@ -14,7 +14,7 @@ rule fetch:
     output:
         f"{DOWNLOAD_DIR}/{{mirror_path}}",
     log:
-        "logs/fetch/{mirror_path}.log",
+        "results/logs/fetch/{mirror_path}.log",
     wildcard_constraints:
         mirror_path="|".join(re.escape(path) for path in SOURCE_BY_PATH),
     conda:
@@ -39,7 +39,7 @@ rule unpack_reference:
         fasta="results/reference/GRCh37.fa",
         fai="results/reference/GRCh37.fa.fai",
     log:
-        "logs/unpack_reference.log",
+        "results/logs/unpack_reference.log",
     conda:
         ENV
     threads: 1
