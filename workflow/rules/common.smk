@@ -13,7 +13,9 @@ from snakemake.utils import min_version, update_config, validate
 
 min_version("8.20")
 
-PROJECT_ROOT = Path(workflow.basedir)
+# This file is workflow/rules/common.smk: the project root is two folders up, also when the
+# workflow runs as a module of another one (whose basedir is not ours).
+PROJECT_ROOT = Path(workflow.current_basedir).parents[1]
 
 # Rules run `python -m pssnmf...`. In a --sdm conda environment (envs/pssnmf.yaml) the
 # project's package is not installed, so its source goes on the path; where
