@@ -492,7 +492,7 @@ TABLE1_SCORES = (
 
 
 def paper_table1() -> pd.DataFrame:
-    """The paper's Table 1 (SPEC.md), as comparison columns; never used as expected values."""
+    """The paper's Table 1, as comparison columns; never used as expected values."""
     with resources.files("pssnmf").joinpath("paper_table1.tsv").open("r", encoding="utf-8") as handle:
         return pd.read_csv(handle, sep="\t")
 

@@ -1,4 +1,4 @@
-"""Validation folds and test sets with bootstrapped cell lines (paper section 2.2.3, SPEC "Splits").
+"""Validation folds and test sets with bootstrapped cell lines (paper section 2.2.3; docs/protocol.md, "Splits and bootstrapping").
 
 A task's samples (``catalog.tsv`` + ``samples.tsv`` from the data layer) are split 75 % / 25 %
 into a validation set (``n_folds`` folds for cross-validation) and a test set, stratified by
@@ -495,7 +495,7 @@ def _record(row_id: str, origin: str, m: pd.Series, place: object, ptext: str, r
 class FoldData:
     """The data of one fit: training rows and evaluation rows.
 
-    X_train, X_eval : (n, 96) float64 per-sample proportions (rows sum to 1; SPEC "Profiles").
+    X_train, X_eval : (n, 96) float64 per-sample proportions (rows sum to 1; docs/protocol.md, "Profiles").
     y_train : (n,) object, the class label of a labelled row, ``None`` for an unlabelled tumour.
     train, eval : the membership rows (row_id, sample, source, label, truth, ...) in X's order.
     """

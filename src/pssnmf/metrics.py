@@ -1,4 +1,4 @@
-"""Per-fit evaluation metrics (paper section 2.2.4, SPEC "Model selection and evaluation").
+"""Per-fit evaluation metrics (paper section 2.2.4, docs/protocol.md, "Selection and evaluation").
 
 Every score here is computed with :mod:`sklearn.metrics`:
 

@@ -29,7 +29,7 @@ _HET_COLUMNS = [
                   [("HR", "MMR", "BER")])
 ]
 _HOM_COLUMNS = [f"{p} hom" for p in PATHWAYS]
-#: Tumours homozygous in more than one pathway: no indicative label (SPEC: a tumour "uniquely
+#: Tumours homozygous in more than one pathway: no indicative label (docs/protocol.md, "Labels": a tumour "uniquely
 #: homozygous" in one pathway carries it); the paper's Table 2 has no column for them.
 MULTIPLE_HOM = "multiple hom"
 TABLE2_COLUMNS = [

@@ -3,7 +3,7 @@
 A tumour with 20 mutations has a noisy profile: another 20 draws from the same process would give
 a different one, and maybe a different class.  For each sample this module draws ``n_resamples``
 multinomial resamples of its count vector (same total, probabilities = its own profile; the
-bootstrap the protocol already uses for cell lines, SPEC "Splits and bootstrapping"), passes them
+bootstrap the protocol already uses for cell lines, docs/protocol.md, "Splits and bootstrapping"), passes them
 through a *fixed* fitted model (no refitting) and reports:
 
 * per class, the percentile interval of the predicted probability over the resamples;

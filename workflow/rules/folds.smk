@@ -1,4 +1,4 @@
-# Folds (paper 2.2.3, SPEC "Splits and bootstrapping"): per task and split mode, one folder
+# Folds (paper 2.2.3, docs/protocol.md, "Splits and bootstrapping"): per task and split mode, one folder
 # holding every row used (bootstraps and tumours) and the tidy membership table that says
 # which rows train and evaluate each fit, for every unlabelled proportion.
 

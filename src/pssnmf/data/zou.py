@@ -4,7 +4,7 @@ TableS3 names a subclone ``<gene>_<clone>_<subclone>`` (``MSH6_3_s4``); TableS2
 names the same subclone ``MSK0.<clone>_<subclone>`` (``MSK0.3_s4``) with its
 knocked-out gene in ``Ko_gene``.  Subclones of one parent clone (``MSH6_3``) are
 near copies of each other, so the parent clone is their leakage ``group``
-(SPEC.md, "Splits and bootstrapping").
+(docs/protocol.md, "Splits and bootstrapping").
 """
 
 from __future__ import annotations

@@ -52,13 +52,13 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
     lambda_c : float >= 0
         Classification strength, in the paper's scale (the values of its grid and Table 1):
         L = ||X - ES||^2 + lambda_c L_c with L_c summed over rows (eq. 4).  The E update (eq. 6)
-        uses it as written, row by row.  In SPEC's averaged notation, lambda_c = lambda_c_lib / n_l.
+        uses it as written, row by row.  In docs/model.md's averaged notation, lambda_c = lambda_c_lib / n_l.
     lambda_l2 : float >= 0
-        L2 strength on W, in the paper's scale (eq. 3); SPEC's averaged lambda_l2_lib = lambda_l2 / n_l.
+        L2 strength on W, in the paper's scale (eq. 3); docs/model.md's averaged lambda_l2_lib = lambda_l2 / n_l.
     mu_w : float > 0
         W learning rate in this library's scale: the W gradient is averaged over the n_l rows with
         l = 1, so ``mu_w = mu_W_paper * n_l`` (eq. 7 with mu_W_paper = mu_w / n_l).  The paper's
-        code used mu_W_paper = 5e-3 with a summed gradient; SPEC "Stability" (c).
+        code used mu_W_paper = 5e-3 with a summed gradient; docs/model.md, "Loss, updates and their scale".
     n_restarts : int >= 1
         Seeded restarts, all trained together; their signatures are clustered into the consensus.
     solver : {"bcd", "mu"}

@@ -1,6 +1,6 @@
 """The first training step (section 2.1.3): all restarts, advancing together, until each stops.
 
-Stopping rule (SPEC "The models"): the loss is checked every ``CHECK_EVERY`` epochs; a restart
+Stopping rule (docs/model.md, "Convergence and defaults"): the loss is checked every ``CHECK_EVERY`` epochs; a restart
 has converged when the relative change of the loss between checks stays under ``tol`` for two
 consecutive checks.  PSS-NMF then runs Algorithm 1; if it gives new pseudo-labels, training goes
 on (the convergence count restarts).  A restart stops when it has converged with no new

@@ -13,7 +13,7 @@ over all restarts at once:
 
 The scale of the library (see docs/model.md): ``lambda_c`` and ``lambda_l2`` are the paper's, the
 E update (eq. 6) is the paper's row by row, and the W update (eq. 7) uses the cross-entropy gradient
-averaged over the rows with l = 1 (SPEC "Stability" c).  With ``n_l`` such rows that is the paper's
+averaged over the rows with l = 1 (docs/model.md, "Loss, updates and their scale").  With ``n_l`` such rows that is the paper's
 eq. 7 with ``mu_W_paper = mu_w / n_l``.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 EPSILON = 1e-10
-"""Floor of the E numerator (eq. 6) and the term added to every denominator (SPEC)."""
+"""Floor of the E numerator (eq. 6) and the term added to every denominator (docs/model.md)."""
 
 LOGIT_CLIP = 50.0
 """Logits ``E W`` are clipped to +-50 before the softmax, as the S-NMF code does."""
@@ -116,7 +116,7 @@ def _weight_step(weights, exposures_t, class_residual_t, mu_w, lambda_l2, n_labe
 
 def epoch(X, exposures_t, signatures, weights, targets_t, label_mask, n_labelled, lambda_c, lambda_l2, mu_w,
           X_t=None, null_t=None):
-    """One training epoch for all active restarts, in place (SPEC "Stability" b).
+    """One training epoch for all active restarts, in place (docs/model.md, "Loss, updates and their scale").
 
     S first (eq. 5, renormalised), then E (eq. 6) and W (eq. 7) both from the new S and the
     current E and W.  The reference for :func:`pssnmf.model.kernels.epoch`, which training runs.
