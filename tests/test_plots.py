@@ -164,6 +164,29 @@ def test_save_figure_writes_png_svg_tsv_reproducibly(tmp_path, cosmic):
         save_figure(fig, data, tmp_path / "x.png")
 
 
+def test_a_clip_path_figure_drawn_twice_gives_the_same_svg(tmp_path):
+    """matplotlib names SVG clip paths after the id() of their Path object (Fig. 9c's dendrograms
+    differed between runs); save_figure numbers them in order instead."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Circle
+
+    def draw(keep):
+        fig = Figure()
+        ax = fig.add_subplot()
+        for shift in range(3):
+            line, = ax.plot([0, 1, 2], [shift, 1 + shift, shift])
+            clip = Circle((1, 1), 1 + shift, transform=ax.transData)
+            line.set_clip_path(clip)
+            keep.append(clip)  # two live figures: their Path objects cannot share addresses
+        return fig
+
+    kept = []
+    first = save_figure(draw(kept), pd.DataFrame({"x": [1]}), tmp_path / "a" / "clip")[1].read_bytes()
+    again = save_figure(draw(kept), pd.DataFrame({"x": [1]}), tmp_path / "b" / "clip")[1].read_bytes()
+    assert b'clip-path="url(#p0000000000)"' in first and b'id="p0000000002"' in first
+    assert first == again
+
+
 # --------------------------------------------------------------------------- SBS96
 def test_sbs96_bars_in_cosmic_order_with_class_colours(cosmic):
     chosen = cosmic.loc[["SBS3", "SBS44"]]

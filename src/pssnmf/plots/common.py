@@ -10,7 +10,9 @@ notebook keeps its own).
 from __future__ import annotations
 
 import functools
+import io
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -210,6 +212,18 @@ def _atomic_write(path: Path, write) -> None:
         write(tmp)
 
 
+#: matplotlib names an SVG clip path after the id() of its Path object (a memory address), so the
+#: same figure drawn twice can differ in these ids (seen on Fig. 9c's dendrograms); svg.hashsalt
+#: fixes only the other ids.
+_CLIP_ID = re.compile(rb'(?<=id=")p[0-9a-f]{10}(?=")|(?<=url\(#)p[0-9a-f]{10}(?=\))')
+
+
+def _numbered_clip_ids(svg: bytes) -> bytes:
+    """``svg`` with its clip-path ids numbered in order of appearance (``p0000000000``, ...)."""
+    names: dict[bytes, bytes] = {}
+    return _CLIP_ID.sub(lambda m: names.setdefault(m.group(0), b"p%010x" % len(names)), svg)
+
+
 def save_figure(fig: Figure, data: pd.DataFrame, stem: str | os.PathLike) -> list[Path]:
     """Write ``stem.png``, ``stem.svg`` and ``stem.tsv`` (the data behind the figure), atomically.
 
@@ -228,12 +242,18 @@ def save_figure(fig: Figure, data: pd.DataFrame, stem: str | os.PathLike) -> lis
             path = stem.with_name(f"{stem.name}.{fmt}")
             # No date or software stamp: reruns give identical files.
             metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-            _atomic_write(
-                path,
-                lambda tmp, fmt=fmt, metadata=metadata: fig.savefig(
-                    tmp, format=fmt, dpi=PNG_DPI, metadata=metadata
-                ),
-            )
+            if fmt == "svg":
+                buffer = io.BytesIO()
+                fig.savefig(buffer, format=fmt, dpi=PNG_DPI, metadata=metadata)
+                svg = _numbered_clip_ids(buffer.getvalue())
+                _atomic_write(path, lambda tmp, svg=svg: tmp.write_bytes(svg))
+            else:
+                _atomic_write(
+                    path,
+                    lambda tmp, fmt=fmt, metadata=metadata: fig.savefig(
+                        tmp, format=fmt, dpi=PNG_DPI, metadata=metadata
+                    ),
+                )
             written.append(path)
     tsv = stem.with_name(f"{stem.name}.tsv")
     _atomic_write(tsv, lambda tmp: data.to_csv(tmp, sep="\t", index=False, lineterminator="\n"))
