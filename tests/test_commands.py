@@ -73,3 +73,20 @@ def test_every_stage_module_of_the_rules_runs_under_the_policy():
         source = (path / "__main__.py" if path.is_dir() else path.with_suffix(".py")).read_text()
         main = source[source.index("def main("):]
         assert "commands.run(" in main.split("\ndef ", 1)[0], module
+
+
+@pytest.mark.parametrize("entry", [["pssnmf"], [sys.executable, "-m", "pssnmf"]])
+def test_one_command_reaches_every_stage(entry, tmp_path):
+    """``pssnmf <stage> ...`` (and ``python -m pssnmf <stage> ...``) is the stage's own command."""
+    listed = subprocess.run(entry + ["--help"], capture_output=True, text=True)
+    assert listed.returncode == 0
+    for stage in ("data", "experiment", "figures", "opportunity"):
+        assert f"pssnmf {stage} --help" in listed.stdout, listed.stdout
+    missing = tmp_path / "missing.tsv"
+    run = subprocess.run(entry + ["experiment", "select", "--metrics", str(missing), "--summary-out",
+                                  str(tmp_path / "s.tsv"), "--chosen-out", str(tmp_path / "c.tsv")],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert f"error: [Errno 2] No such file or directory: '{missing}'" in run.stderr
+    usage = subprocess.run(entry + ["data", "--help"], capture_output=True, text=True)
+    assert usage.returncode == 0 and "cancer-type-task" in usage.stdout

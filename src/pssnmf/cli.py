@@ -36,7 +36,10 @@ class _Stopped(BaseException):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pssnmf", description=__doc__.splitlines()[0])
+    stages = "\n".join(f"  {name:<12} {text} (pssnmf {name} --help)" for name, (_, text) in STAGES.items())
+    parser = argparse.ArgumentParser(prog="pssnmf", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=f"the workflow's stages, as its rules run them:\n{stages}")
     parser.add_argument("--version", action="version", version=f"pssnmf {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -95,7 +98,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The workflow's stages, one command each: ``pssnmf <stage> ...`` is ``python -m pssnmf.<stage> ...``
+#: (what the rules run), with the same options and error policy.
+STAGES = {
+    "data": ("pssnmf.data.__main__", "public sources -> SBS96 catalogs and labels of both tasks"),
+    "experiment": ("pssnmf.experiment", "folds, fits, selection, the final test and Table 1"),
+    "figures": ("pssnmf.figures", "Tables 2-4 and the figures from the workflow's files"),
+    "opportunity": ("pssnmf.opportunity", "the genome/exome opportunity ratio from the COSMIC files"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in STAGES:  # handed over whole: the stage parses its own options
+        import importlib
+
+        return importlib.import_module(STAGES[argv[0]][0]).main(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "predict":
         return commands.run("pssnmf predict", lambda a: _stoppable(_predict, a), args, log_format="plain")
