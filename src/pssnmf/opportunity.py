@@ -367,7 +367,7 @@ def add_arguments(parser) -> None:
 
 
 def from_spec(spec) -> Opportunity | None:
-    """An :class:`Opportunity` from a job's typed spec (``pssnmf.experiment.plan``):
+    """An :class:`Opportunity` from a job's typed spec (``pssnmf.planning.plan``):
     ``{"ratio": path, "target_scale": "exome", "source_scales": {"cell_line": "genome", ...}}``,
     None for no conversion.  Sources not named are tumours at exome scale."""
     if spec is None:

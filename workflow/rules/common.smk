@@ -369,7 +369,7 @@ def fold_files(wildcards):
 
 def fit_job(stage):
     """The `--spec` of a fit job: one JSON object of the job's wildcards and config values,
-    which the library plans into fits (pssnmf.experiment.plan; no flag strings). A `scale`
+    which the library plans into fits (pssnmf.planning.plan; no flag strings). A `scale`
     wildcard overrides experiment.opportunity (the other-scale comparison)."""
 
     def spec(wildcards, input):
