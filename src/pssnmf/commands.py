@@ -50,12 +50,11 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add(parser: argparse.ArgumentParser, default) -> None:
-    debug = {} if default is None else {"default": default}
-    parser.add_argument("--debug", action="store_true", **debug,
+    given = {} if default is None else {"default": default}
+    parser.add_argument("--debug", action="store_true", **given,
                         help="on bad input, print the traceback too (for a bug report)")
     if not any("--quiet" in action.option_strings for action in parser._actions):  # noqa: SLF001
-        quiet = {} if default is None else {"default": default}
-        parser.add_argument("-q", "--quiet", action="store_true", **quiet, help="only print warnings and errors")
+        parser.add_argument("-q", "--quiet", action="store_true", **given, help="only print warnings and errors")
 
 
 def run(prog: str, command: Callable[[argparse.Namespace], int | None], args: argparse.Namespace,

@@ -37,7 +37,6 @@ import math
 import os
 import sys
 import time
-from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -59,8 +58,8 @@ log = logging.getLogger(__name__)
 
 # Points, seeds, settings and the planning of one workflow job: pssnmf.planning (re-exported here).
 from pssnmf.planning import (  # noqa: E402,F401
-    BASELINES, JOB_STAGES, POINT_COLUMNS, FitJob, FitSettings, Point, fill_from_optimum, fit_seed, parse_point, plan,
-    read_points,
+    BASELINES, JOB_STAGES, POINT_COLUMNS, FitJob, FitSettings, Point, complete_points, fill_from_optimum, fit_seed,
+    parse_point, plan, read_points,
 )
 
 
@@ -410,6 +409,15 @@ def export_model(models_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
 # --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
+def _fit_outputs(p: argparse.ArgumentParser) -> None:
+    """The outputs of a batch of fits (``fit`` and ``job``)."""
+    p.add_argument("--metrics-out", required=True, help="metrics TSV, one row per fit (written last)")
+    p.add_argument("--timings-out", help="TSV of fit seconds per fit")
+    p.add_argument("--models-dir", help="folder for the fitted models (<point_id>.npz)")
+    p.add_argument("--predictions-out", help="TSV of per-sample predictions on the evaluation rows")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pssnmf.experiment", fromfile_prefix_chars="@",
                                      description="Folds, fit batches, selection and Table 1 of the PSS-NMF "
@@ -448,11 +456,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--optimum", help="chosen-points TSV (select's output) filling the points' missing "
                                      "hyperparameters")
     p.add_argument("--replicates", type=int, default=1, help="run every point with replicates 0..N-1 (seeds)")
-    p.add_argument("--metrics-out", required=True, help="metrics TSV, one row per fit (written last)")
-    p.add_argument("--timings-out", help="TSV of fit seconds per fit")
-    p.add_argument("--models-dir", help="folder for the fitted models (<point_id>.npz)")
-    p.add_argument("--predictions-out", help="TSV of per-sample predictions on the evaluation rows")
-    p.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl)")
+    _fit_outputs(p)
     p.add_argument("--n-restarts", type=int, default=10)
     p.add_argument("--solver", choices=["bcd", "mu"], help="the model's solver (default: the library's, bcd)")
     p.add_argument("--tol", type=float)
@@ -465,11 +469,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("job", help="the fits of one workflow job, planned from its typed spec (plan())")
     p.add_argument("--spec", required=True, help="one JSON object: the job's stage, wildcards and config values "
                                                  "(pssnmf.planning.plan)")
-    p.add_argument("--metrics-out", required=True, help="metrics TSV, one row per fit (written last)")
-    p.add_argument("--timings-out", help="TSV of fit seconds per fit")
-    p.add_argument("--models-dir", help="folder for the fitted models (<point_id>.npz)")
-    p.add_argument("--predictions-out", help="TSV of per-sample predictions on the evaluation rows")
-    p.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl)")
+    _fit_outputs(p)
 
     p = sub.add_parser("select", help="fold summary, Pareto front and chosen point per model")
     p.add_argument("--metrics", nargs="+", required=True, help="fit-batch metrics TSVs")
@@ -501,6 +501,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return commands.run("python -m pssnmf.experiment", _run, args)
 
 
+def _job_from_flags(args: argparse.Namespace) -> FitJob:
+    """The ``fit`` command's points and settings, as :func:`plan` gives them for a ``job``."""
+    points = list(args.point) + (read_points(args.points_file) if args.points_file else [])
+    settings = FitSettings(n_restarts=args.n_restarts, solver=args.solver, tol=args.tol, min_epochs=args.min_epochs,
+                           max_epochs=args.max_epochs, cosmic_signatures=args.cosmic_signatures)
+    return FitJob(args.fold_dir, args.task, args.split_mode, args.proportion, args.seed,
+                  tuple(complete_points(points, args.optimum, args.task, args.split_mode, args.proportion,
+                                        args.replicates)),
+                  settings, opportunity_lib.from_arguments(args))
+
+
+def _spec_object(text: str) -> dict:
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--spec: not a JSON object ({err})") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"--spec: expected a JSON object, got {type(spec).__name__}")
+    return spec
+
+
 def _run(args: argparse.Namespace) -> None:
     if args.command == "folds":
         settings = folds_lib.FoldSettings(
@@ -508,30 +529,8 @@ def _run(args: argparse.Namespace) -> None:
             per_class=args.per_class, test_per_class=args.test_per_class, proportions=tuple(args.proportions),
             min_mutations=args.min_mutations)
         folds_lib.build_folds(args.catalog, args.samples, args.out_dir, args.task, settings)
-    elif args.command == "fit":
-        points = list(args.point)
-        if args.points_file:
-            points += read_points(args.points_file)
-        if args.optimum:
-            optimum = pd.read_csv(args.optimum, sep="\t", dtype={"task": str, "split_mode": str, "model": str})
-            points = fill_from_optimum(points, optimum, args.task, args.split_mode, args.proportion)
-        points = [replace(p, replicate=r) for p in points for r in range(args.replicates)] \
-            if args.replicates > 1 else points
-        settings = FitSettings(n_restarts=args.n_restarts, solver=args.solver, tol=args.tol,
-                               min_epochs=args.min_epochs,
-                               max_epochs=args.max_epochs, cosmic_signatures=args.cosmic_signatures)
-        run_fit_batch(args.fold_dir, args.task, args.split_mode, args.proportion, points, args.seed,
-                      args.metrics_out, timings_out=args.timings_out, models_dir=args.models_dir,
-                      predictions_out=args.predictions_out, settings=settings, threads=args.threads,
-                      opportunity=opportunity_lib.from_arguments(args))
-    elif args.command == "job":
-        try:
-            spec = json.loads(args.spec)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"--spec: not a JSON object ({err})") from None
-        if not isinstance(spec, dict):
-            raise ValueError(f"--spec: expected a JSON object, got {type(spec).__name__}")
-        job = plan(spec)
+    elif args.command in ("fit", "job"):
+        job = _job_from_flags(args) if args.command == "fit" else plan(_spec_object(args.spec))
         run_fit_batch(job.fold_dir, job.task, job.split_mode, job.proportion, list(job.points), job.seed,
                       args.metrics_out, timings_out=args.timings_out, models_dir=args.models_dir,
                       predictions_out=args.predictions_out, settings=job.settings, threads=args.threads,

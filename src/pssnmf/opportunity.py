@@ -386,14 +386,13 @@ def from_arguments(args) -> Opportunity | None:
         if args.source_scale:
             raise ValueError("--source-scale is used only with --opportunity-ratio")
         return None
-    scales = {"tumour": "exome"}
+    scales = {}
     for item in args.source_scale:
         source, sep, scale = item.partition("=")
         if not sep:
             raise ValueError(f"--source-scale {item!r}: expected SOURCE=SCALE, e.g. cell_line=genome")
         scales[source] = scale
-    return Opportunity(args.target_scale, tuple(read_ratio(args.opportunity_ratio).tolist()),
-                       tuple(sorted(scales.items())))
+    return from_spec({"ratio": args.opportunity_ratio, "target_scale": args.target_scale, "source_scales": scales})
 
 
 def main(argv=None) -> int:

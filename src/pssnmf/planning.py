@@ -224,6 +224,19 @@ class FitJob:
     opportunity: object = None  # pssnmf.opportunity.Opportunity, or None
 
 
+def complete_points(points: Sequence[Point], optimum_path, task: str, split_mode: str, proportion: float,
+                    replicates: int = 1) -> list[Point]:
+    """``points`` with what an optimum table (select's ``chosen.tsv``, where given) fills in, each run
+    with replicates 0..replicates-1 (seeds)."""
+    points = list(points)
+    if optimum_path:
+        optimum = pd.read_csv(optimum_path, sep="\t", dtype={"task": str, "split_mode": str, "model": str})
+        points = fill_from_optimum(points, optimum, task, split_mode, proportion)
+    if replicates > 1:
+        points = [replace(p, replicate=r) for p in points for r in range(replicates)]
+    return points
+
+
 def plan(spec: dict) -> FitJob:
     """The fits of one workflow job from the config's values and the job's wildcards.
 
@@ -260,12 +273,8 @@ def plan(spec: dict) -> FitJob:
                   for fold in spec["folds"] for ct in grid["confidence_threshold"]]
     else:
         points = [Point(model, fold="test")]
-    if spec.get("optimum"):
-        optimum = pd.read_csv(spec["optimum"], sep="\t", dtype={"task": str, "split_mode": str, "model": str})
-        points = fill_from_optimum(points, optimum, spec["task"], spec["split_mode"], spec["proportion"])
-    replicates = int(spec.get("replicates") or 1)
-    if replicates > 1:
-        points = [replace(p, replicate=r) for p in points for r in range(replicates)]
+    points = complete_points(points, spec.get("optimum"), spec["task"], spec["split_mode"], spec["proportion"],
+                             int(spec.get("replicates") or 1))
     fit = dict(spec["fit"])
     unknown = sorted(set(fit) - {"n_restarts", "solver", "tol", "min_epochs", "max_epochs"})
     if unknown:
