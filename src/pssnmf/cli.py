@@ -2,13 +2,14 @@
 
     pssnmf predict --model MODEL.npz --catalog SAMPLES.tsv --out DIR [--plots]
     pssnmf predict --model MODEL.npz --maf TUMOURS.maf [--fasta GRCh37.fa] --out DIR
+    pssnmf predict --model MODEL.npz --vcf T1.vcf.gz [T2.vcf ...] --fasta GRCh38.fa [--vcf-sample TUMOR] --out DIR
 
 Writes DIR/predictions.tsv and DIR/contributions.tsv (columns described in
-:mod:`pssnmf.predict`) and, with ``--plots``, one PNG per sample in DIR/plots.  Progress and
-errors go to stderr.
+:mod:`pssnmf.predict`), with ``--per-mutation`` (MAF or VCF input) DIR/per_mutation.tsv, and,
+with ``--plots``, one PNG per sample in DIR/plots.  Progress and errors go to stderr.
 
 DIR must be new or empty; ``--overwrite`` lets the command replace its own outputs there
-(predictions.tsv, contributions.tsv, this run's figures), never anything else.
+(predictions.tsv, contributions.tsv, per_mutation.tsv, this run's figures), never anything else.
 
 Exit status: 0 on success; 2 on bad input (a usage error, or a model or catalog that
 cannot be used: the message names the file and what was expected), with nothing
@@ -50,25 +51,41 @@ def _parser() -> argparse.ArgumentParser:
             "Apply a trained model (.npz written by the workflow or pssnmf.model.save_model) "
             "to an SBS96 catalog: SigProfiler layout (MutationType rows x samples) or samples "
             "as rows, tab or comma separated (the layout found is logged); or to a MAF "
-            "with a CONTEXT column or a reference FASTA. Writes OUT/predictions.tsv: sample, "
+            "with a CONTEXT column or a reference FASTA; or to VCFs and the reference FASTA they were "
+            "called on. Writes OUT/predictions.tsv: sample, "
             "predicted, max_probability, probability_<class>, exposure_<signature>, "
             "contribution_<signature>, reconstruction_cosine, mutations, low_count, call "
             "(the class or 'undetermined'), undetermined_reason, agreement, interval_lower/upper/width, "
-            "lower_<class>, upper_<class>; and OUT/contributions.tsv: exposure x weight of every "
-            "signature for every class."
+            "lower_<class>, upper_<class>; OUT/contributions.tsv: exposure x weight of every "
+            "signature for every class; with --per-mutation, OUT/per_mutation.tsv: sample, chromosome, "
+            "position, ref, alt, channel and each signature's probability of having made the mutation."
         ),
     )
     p.add_argument("--model", required=True, help="trained model file (.npz)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--catalog", help="SBS96 count matrix (.tsv/.csv/.txt)")
     src.add_argument("--maf", help="MAF of single-base substitutions (needs --fasta unless it has a CONTEXT column)")
-    p.add_argument("--fasta", help="reference FASTA for --maf (a .fai index is used, or written, beside it)")
+    src.add_argument("--vcf", nargs="+", metavar="FILE",
+                     help="VCF(s), .vcf or .vcf.gz (bgzip or gzip), with --fasta: every sample column is a sample "
+                          "(a variant counts where its GT carries the ALT), a sites-only VCF is one sample named by "
+                          "the file; the same sample in several files is pooled")
+    p.add_argument("--fasta", help="reference FASTA for --maf or --vcf, the build the calls were made on (GRCh37 or "
+                                   "GRCh38; chr1 and 1 match either way); a .fai index is used, or written, beside it")
+    p.add_argument("--vcf-sample", metavar="NAME",
+                   help="with --vcf: count only this sample column (the tumour of a tumour/normal VCF); a line "
+                        "without GT then counts too")
+    p.add_argument("--all-filters", action="store_true",
+                   help="with --vcf: count every line, whatever its FILTER (default: PASS or '.' only)")
+    p.add_argument("--per-mutation", action="store_true",
+                   help="with --maf or --vcf: also write OUT/per_mutation.tsv, one row per single-base substitution "
+                        "with each signature's probability of having generated it (exposure x signature, "
+                        "normalised over the signatures)")
     p.add_argument("--out", required=True,
                    help="output folder, new or empty (created); predictions.tsv and contributions.tsv are "
                         "written there")
     p.add_argument("--overwrite", action="store_true",
-                   help="write into a folder that is not empty: replace predictions.tsv, contributions.tsv and "
-                        "the figures of this run's samples there; nothing else is touched")
+                   help="write into a folder that is not empty: replace predictions.tsv, contributions.tsv, "
+                        "per_mutation.tsv and the figures of this run's samples there; nothing else is touched")
     p.add_argument("--plots", action="store_true",
                    help="also write one PNG per sample into OUT/plots (SBS96 profile, exposures, contributions, "
                         "probabilities with intervals)")
@@ -149,8 +166,7 @@ def _predict(args) -> int:
     min_mutations = predict.MIN_MUTATIONS if args.min_mutations is None else args.min_mutations
     if min_mutations < 0:
         raise ValueError(f"--min-mutations must be >= 0, got {min_mutations}")
-    if args.fasta and not args.maf:
-        raise ValueError("--fasta is used only with --maf")
+    _check_input_options(args)
     options = {
         "scale": args.scale,
         "n_resamples": predict.N_RESAMPLES if args.resamples is None else args.resamples,
@@ -159,13 +175,31 @@ def _predict(args) -> int:
                                else args.max_interval_width),
         "random_state": args.seed,
     }
-    if args.maf:
-        predict.predict_maf(args.model, args.maf, args.out, fasta=args.fasta, min_mutations=min_mutations,
-                            plots=args.plots, overwrite=args.overwrite, **options)
+    written = {"min_mutations": min_mutations, "plots": args.plots, "overwrite": args.overwrite}
+    if args.vcf:
+        predict.predict_vcf(args.model, args.vcf, args.out, fasta=args.fasta, sample=args.vcf_sample,
+                            all_filters=args.all_filters, per_mutation=args.per_mutation, **written, **options)
+    elif args.maf:
+        predict.predict_maf(args.model, args.maf, args.out, fasta=args.fasta, per_mutation=args.per_mutation,
+                            **written, **options)
     else:
-        predict.predict_catalog(args.model, args.catalog, args.out, min_mutations=min_mutations,
-                                plots=args.plots, overwrite=args.overwrite, **options)
+        predict.predict_catalog(args.model, args.catalog, args.out, **written, **options)
     return 0
+
+
+def _check_input_options(args) -> None:
+    """The options that belong to one kind of input, refused with another (before anything is read)."""
+    if args.fasta and not (args.maf or args.vcf):
+        raise ValueError("--fasta is used only with --maf or --vcf")
+    if args.vcf and not args.fasta:
+        raise ValueError("--vcf needs --fasta: the reference genome the VCF was called on (GRCh37 or GRCh38), "
+                         "for the bases around each substitution")
+    for given, option in ((args.vcf_sample is not None, "--vcf-sample"), (args.all_filters, "--all-filters")):
+        if given and not args.vcf:
+            raise ValueError(f"{option} is used only with --vcf")
+    if args.per_mutation and not (args.maf or args.vcf):
+        raise ValueError("--per-mutation needs the mutations themselves: --maf or --vcf (a --catalog holds only "
+                         "counts)")
 
 
 if __name__ == "__main__":  # pragma: no cover

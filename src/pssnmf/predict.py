@@ -1,10 +1,11 @@
 """Apply a trained model to new tumours: DDRd (or cancer type) probabilities and exposures.
 
 The library entry points are :func:`predict_catalog` (an SBS96 catalog file),
-:func:`predict_maf` (a MAF, through :func:`pssnmf.data.maf.maf_to_sbs96`) and
-:func:`predict_counts` (an in-memory count table); ``pssnmf predict`` is the first two
-on the command line.  A model is one portable ``.npz`` file written by
-:func:`pssnmf.model.save_model` (arrays plus JSON metadata, never a pickle).
+:func:`predict_maf` (a MAF, through :func:`pssnmf.data.maf.convert_maf`), :func:`predict_vcf`
+(VCFs, through :func:`pssnmf.data.vcf.convert_vcf`) and :func:`predict_counts` (an in-memory
+count table); ``pssnmf predict`` is the first three on the command line.  A model is one
+portable ``.npz`` file written by :func:`pssnmf.model.save_model` (arrays plus JSON metadata,
+never a pickle).
 
 What a prediction is (section 2.1, "Testing"): the sample's exposures are found by
 non-negative least squares with the model's consensus signatures fixed, on the sample's
@@ -60,6 +61,12 @@ one row per (sample, class, signature) with ``exposure``, ``weight`` (W of eq. 2
 ``contribution = exposure x weight``; a class's contributions add up to its logit (softmax of
 the logits gives the ``probability_<class>`` columns); ``predicted`` marks the predicted class.
 
+From a MAF or VCF, ``per_mutation=True`` (``--per-mutation``) adds ``OUT/per_mutation.tsv``: one
+row per single-base substitution placed in an SBS96 channel, ``sample, chromosome, position,
+ref, alt`` (as the file gives them: ``ref``/``alt`` on the plus strand, 1-based position),
+``channel`` (COSMIC's pyrimidine orientation), then one column per signature: the probability
+that the signature generated it (:func:`per_mutation_table`).
+
 Genome or exome: a model trained with ``experiment.opportunity: exome`` saw every profile at
 exome scale (whole-genome cell lines converted by the COSMIC genome/exome opportunity ratio,
 :mod:`pssnmf.opportunity`); its file records that scale and the ratio.  The user then says what
@@ -85,7 +92,8 @@ import pandas as pd
 
 from pssnmf import uncertainty as uncertainty_lib
 from pssnmf.catalog import MAX_COUNT
-from pssnmf.channels import SBS96, normalize_channel
+from pssnmf.channels import CHANNEL_INDEX, SBS96, normalize_channel
+from pssnmf.data.atomic import write_table
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +122,8 @@ class Prediction:
     classes: list[str]
     signature_names: list[str]
     contributions: pd.DataFrame | None = None
+    mutations: pd.DataFrame | None = None
+    """``per_mutation.tsv``: one row per substitution (:func:`per_mutation_table`), or None."""
 
 
 # ---------------------------------------------------------------------------- the model
@@ -448,30 +458,126 @@ def predict_maf(
     min_mutations: int = MIN_MUTATIONS,
     plots: bool = False,
     overwrite: bool = False,
+    per_mutation: bool = False,
     **options,
 ) -> Prediction:
     """As :func:`predict_catalog`, from a MAF: each sample's SBS96 counts by
-    :func:`pssnmf.data.maf.maf_to_sbs96` (context from the MAF's ``CONTEXT`` column or
-    from ``fasta``); samples are the ``Tumor_Sample_Barcode`` values."""
+    :func:`pssnmf.data.maf.convert_maf` (context from the MAF's ``CONTEXT`` column or
+    from ``fasta``); samples are the ``Tumor_Sample_Barcode`` values.  ``per_mutation``:
+    also ``per_mutation.tsv`` (:func:`per_mutation_table`)."""
     from pssnmf.data.maf import convert_maf
 
+    return _predict_calls(
+        model_path, out_dir, lambda: convert_maf(maf_path, fasta, mutations=per_mutation), source=str(maf_path),
+        what="MAF", unit="rows",
+        expected="expected a MAF of SNPs with a CONTEXT column or --fasta",
+        min_mutations=min_mutations, plots=plots, overwrite=overwrite, per_mutation=per_mutation, **options)
+
+
+def predict_vcf(
+    model_path: str | os.PathLike,
+    vcf_paths: str | os.PathLike | list[str | os.PathLike],
+    out_dir: str | os.PathLike | None,
+    *,
+    fasta: str | os.PathLike,
+    sample: str | None = None,
+    all_filters: bool = False,
+    min_mutations: int = MIN_MUTATIONS,
+    plots: bool = False,
+    overwrite: bool = False,
+    per_mutation: bool = False,
+    **options,
+) -> Prediction:
+    """As :func:`predict_catalog`, from one or more VCFs and the reference they were called on:
+    each sample's SBS96 counts by :func:`pssnmf.data.vcf.convert_vcf`, whose docstring says which
+    sample a variant counts for (``sample``: the one column to count, ``--vcf-sample``) and which
+    lines count (FILTER ``PASS`` or ``.``, every line with ``all_filters``).  ``per_mutation``:
+    also ``per_mutation.tsv`` (:func:`per_mutation_table`)."""
+    from pssnmf.data.vcf import convert_vcf
+
+    paths = [vcf_paths] if isinstance(vcf_paths, (str, os.PathLike)) else list(vcf_paths)
+    return _predict_calls(
+        model_path, out_dir,
+        lambda: convert_vcf(paths, fasta, sample=sample, all_filters=all_filters, mutations=per_mutation),
+        source=str(paths[0]) if len(paths) == 1 else f"{paths[0]} and {len(paths) - 1} more", what="VCF",
+        unit="ALT alleles",
+        expected="expected single-base substitutions that pass the filters (--all-filters to count every line)"
+                 + ("" if sample is None else f" in sample {sample}"),
+        min_mutations=min_mutations, plots=plots, overwrite=overwrite, per_mutation=per_mutation, **options)
+
+
+def _predict_calls(model_path, out_dir, convert, *, source: str, what: str, unit: str, expected: str,
+                   min_mutations: int, plots: bool, overwrite: bool, per_mutation: bool, **options) -> Prediction:
+    """What :func:`predict_maf` and :func:`predict_vcf` share: ``convert()`` (a
+    :class:`pssnmf.data.substitutions.Conversion`) to counts, then predict and write."""
     if out_dir is not None:
         check_out_dir(out_dir, overwrite=overwrite)
-    # The model first: converting a large MAF takes minutes, loading a model seconds.
+    # The model first: converting a large file of calls takes minutes, loading a model seconds.
     model = read_model(model_path)
     _log_model(model_path, model)
-    conversion = convert_maf(maf_path, fasta)
+    conversion = convert()
     counts = conversion.counts
     skipped = ", ".join(f"{n} {reason}" for reason, n in conversion.skipped.items() if n) or "none"
-    log.info("MAF %s: %d rows, %d samples with single-base substitutions (rows skipped: %s)",
-             maf_path, conversion.rows, len(counts), skipped)
+    log.info("%s %s: %d rows, %d samples with single-base substitutions (%s skipped: %s)",
+             what, source, conversion.rows, len(counts), unit, skipped)
     if len(counts) == 0:
-        raise ValueError(f"{maf_path}: no single-base substitution could be placed in an SBS96 channel "
-                         f"(rows skipped: {skipped}); expected a MAF of SNPs with a CONTEXT column or --fasta")
-    prediction = predict_counts(model, counts, min_mutations=min_mutations, source=str(maf_path), **options)
+        raise ValueError(f"{source}: no single-base substitution could be placed in an SBS96 channel "
+                         f"({unit} skipped: {skipped}); {expected}")
+    prediction = predict_counts(model, counts, min_mutations=min_mutations, source=source, **options)
+    if per_mutation:
+        prediction.mutations = per_mutation_table(model, prediction, conversion.mutations)
     if out_dir is not None:
         write_prediction(prediction, counts, out_dir, plots=plots, overwrite=overwrite)
     return prediction
+
+
+def per_mutation_table(model, prediction: Prediction, mutations: pd.DataFrame) -> pd.DataFrame:
+    """``mutations`` (one row per substitution: sample, chromosome, position, ref, alt, channel)
+    with one column per signature: the probability that the signature generated the mutation.
+
+    For a mutation m of sample i in channel c (SigProfilerAssignment's per-mutation probability)::
+
+        P(k | m) = E_ik W_kc / sum_j E_ij W_jc
+
+    E : (n, K) the sample's exposures, those of ``predictions.tsv`` (NNLS on its proportions);
+    W : (K, 96) ``model.signatures_``, the signatures those exposures multiply.  For a model
+    trained at exome scale and whole-genome input, E and W are on the model's (exome) scale:
+    the conversion multiplies channel c by one factor for every signature, which cancels in the
+    ratio, so P(k | m) is the same on either scale (signatures converted to genome scale and
+    renormalised would need their own exposures, not those of the table).
+
+    So, for each sample i and signature k, summed over the sample's mutations::
+
+        sum_m P(k | m) = sum_c n_ic E_ik W_kc / sum_j E_ij W_jc
+
+    (n_ic the sample's counts): the sample's mutations shared among the signatures by how much
+    of each channel each explains; summed over k it is the sample's ``mutations``.  A channel
+    that no signature of non-zero exposure explains (sum_j E_ij W_jc = 0) has no such share:
+    its mutations get empty probabilities, with a warning.
+    """
+    names = prediction.signature_names
+    table = prediction.table
+    exposures = table[[f"exposure_{_column_name(n)}" for n in names]].to_numpy(dtype=float)  # (n, K)
+    signatures = np.asarray(model.signatures_, dtype=float)  # (K, 96)
+    sample_row = pd.Index(table["sample"].astype(str)).get_indexer(mutations["sample"].astype(str))
+    if (sample_row < 0).any():
+        raise RuntimeError("a mutation's sample is not in the predictions")  # pragma: no cover - one conversion
+    channel = np.array([CHANNEL_INDEX[c] for c in mutations["channel"]], dtype=np.intp)
+    share = exposures[sample_row] * signatures[:, channel].T  # (M, K): E_ik W_kc of each mutation
+    total = share.sum(axis=1, keepdims=True)
+    probability = np.full_like(share, np.nan)
+    np.divide(share, total, out=probability, where=total > 0)
+    unexplained = int((total[:, 0] <= 0).sum())
+    if unexplained:
+        log.warning("%d of %d mutations are in a channel that no signature with a non-zero exposure explains; "
+                    "their per-mutation probabilities are empty", unexplained, len(mutations))
+    out = mutations.reset_index(drop=True).copy()
+    columns = [_column_name(n) for n in names]
+    if set(columns) & set(out.columns) or len(set(columns)) != len(columns):
+        raise ValueError(f"the model's signature names collide as column names of per_mutation.tsv: {names}")
+    for k, column in enumerate(columns):
+        out[column] = probability[:, k]
+    return out
 
 
 def _log_model(path, model) -> None:
@@ -480,8 +586,9 @@ def _log_model(path, model) -> None:
              getattr(model, "library_version_", "?"))
 
 
-OUTPUT_NAMES = ("predictions.tsv", "contributions.tsv", "plots")
-"""What :func:`write_prediction` writes into ``out_dir`` (``plots`` only with ``plots=True``)."""
+OUTPUT_NAMES = ("predictions.tsv", "contributions.tsv", "per_mutation.tsv", "plots")
+"""What :func:`write_prediction` writes into ``out_dir`` (``per_mutation.tsv`` only with
+per-mutation probabilities, ``plots`` only with ``plots=True``)."""
 
 MAX_PLOT_NAME = 100
 """Longest plot file stem: sample IDs can be any length, file names cannot (255 bytes)."""
@@ -508,8 +615,8 @@ def check_out_dir(out_dir: str | os.PathLike, *, overwrite: bool = False) -> Pat
                 listed = ", ".join(present[:5]) + (f" and {len(present) - 5} more" if len(present) > 5 else "")
                 raise ValueError(
                     f"{out}: the output folder is not empty ({listed}); expected a new or empty folder, or "
-                    "--overwrite (overwrite=True) to replace predictions.tsv, contributions.tsv and this run's "
-                    "figures in plots/ there (nothing else is touched)")
+                    "--overwrite (overwrite=True) to replace predictions.tsv, contributions.tsv, per_mutation.tsv "
+                    "and this run's figures in plots/ there (nothing else is touched)")
         plots_dir = out / "plots"
         if (plots_dir.exists() or plots_dir.is_symlink()) and not plots_dir.is_dir():
             raise ValueError(f"{plots_dir}: not a folder; pssnmf writes its figures there")
@@ -518,8 +625,9 @@ def check_out_dir(out_dir: str | os.PathLike, *, overwrite: bool = False) -> Pat
 
 def write_prediction(prediction: Prediction, counts: pd.DataFrame, out_dir: str | os.PathLike,
                      *, plots: bool = False, overwrite: bool = False) -> None:
-    """Write ``OUT/predictions.tsv``, ``OUT/contributions.tsv`` and, with ``plots``,
-    ``OUT/plots/<sample>.png`` (names from :func:`plot_file_names`), all or nothing.
+    """Write ``OUT/predictions.tsv``, ``OUT/contributions.tsv``, ``OUT/per_mutation.tsv`` (when
+    ``prediction.mutations`` is set) and, with ``plots``, ``OUT/plots/<sample>.png`` (names from
+    :func:`plot_file_names`), all or nothing.
 
     ``out_dir`` must be new or empty unless ``overwrite`` (:func:`check_out_dir`); no file
     pssnmf did not write is ever removed.  Everything is made in a staging folder inside
@@ -559,6 +667,9 @@ def write_prediction(prediction: Prediction, counts: pd.DataFrame, out_dir: str 
             plots_dir.mkdir(exist_ok=True)
             for figure in sorted((staging / "plots").iterdir()):
                 put(figure, plots_dir / figure.name)
+        if prediction.mutations is not None:
+            put(write_table(prediction.mutations, staging / "per_mutation.tsv", float_format="%.8g"),
+                out / "per_mutation.tsv")
         if prediction.contributions is not None:
             put(contributions_tmp, out / "contributions.tsv")
         put(table_tmp, out / "predictions.tsv")
@@ -581,6 +692,9 @@ def write_prediction(prediction: Prediction, counts: pd.DataFrame, out_dir: str 
     if failed:
         log.warning("%d of %d figure(s) could not be drawn (%s); the tables are complete", len(failed),
                     len(prediction.table), "; ".join(failed[:3]) + (" ..." if len(failed) > 3 else ""))
+    if prediction.mutations is None and (out / "per_mutation.tsv").exists():
+        log.warning("%s is from an earlier run (left as it is); this run wrote no per-mutation probabilities "
+                    "(--per-mutation)", out / "per_mutation.tsv")
     if plots_dir.is_dir():
         written = set(plot_file_names(prediction.table["sample"])) if plots else set()
         others = [p.name for p in plots_dir.iterdir() if p.name not in written]

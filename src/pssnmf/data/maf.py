@@ -4,18 +4,18 @@ Each single-base substitution is placed in one of the 96 SBS channels by its 5' 
 3' neighbouring bases.  They come from a context column where the MAF has one
 (MC3's ``CONTEXT``: 11 reference bases centred on the variant), else from a
 reference FASTA read through its index (:class:`pssnmf.data.fasta.IndexedFasta`).
-
-COSMIC writes every substitution from the pyrimidine of the base pair, so a purine
-reference (G or A) is reverse-complemented together with its context:
-``A[G>T]C`` on the given strand is ``G[C>A]T``.
+What this shares with the VCF reader (the channel of a substitution in COSMIC's
+pyrimidine orientation, the tally, the mismatch warning) is
+:mod:`pssnmf.data.substitutions`.
 
 Rows that are not single-base substitutions (indels, DNPs, ONPs), rows with an
 unknown base (``N``) in the reference, alternative or context, and rows whose
 reference allele disagrees with the context or FASTA are skipped and counted
-(:attr:`MafConversion.skipped`), never silently guessed; when more than
-:data:`MISMATCH_WARNING_SHARE` of the substitutions disagree with the reference, the
-log says so as a warning (the wrong genome build, or a stale index).  A variant listed
-twice for one sample (same position and alleles) is counted once.
+(:attr:`MafConversion.skipped`), never silently guessed; when more than 5 % of the
+substitutions disagree with the reference
+(:data:`~pssnmf.data.substitutions.MISMATCH_WARNING_SHARE`), the log says so as a warning
+(the wrong genome build, or a stale index).  A variant listed twice for one sample (same
+position and alleles) is counted once.
 
 A row that cannot be read is an error naming the file and line (:class:`MafError`):
 more fields than the header, an empty sample ID, a ``Start_Position`` that is not a
@@ -32,19 +32,22 @@ import logging
 import os
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from pssnmf.channels import CHANNEL_INDEX, SBS96
 from pssnmf.data.fasta import IndexedFasta
+from pssnmf.data.substitutions import (  # noqa: F401 - reverse_complement, sbs96_channel: their old home
+    BASES,
+    Conversion,
+    SubstitutionTally,
+    mismatch_warning,
+    place,
+    reverse_complement,
+    sbs96_channel,
+)
 
 log = logging.getLogger(__name__)
-
-_COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
-_BASES = frozenset("ACGT")
 
 SKIP_REASONS = (
     "not_sbs",  # indel, DNP, ONP or a multi-base allele
@@ -55,38 +58,12 @@ SKIP_REASONS = (
 )
 
 
-MISMATCH_WARNING_SHARE = 0.05
-"""Share of reference mismatches among the substitutions above which the log warns."""
-
-
 class MafError(ValueError):
     """A MAF that cannot be converted (missing columns, no source of context)."""
 
 
-@dataclass
-class MafConversion:
-    """The result of :func:`convert_maf`."""
-
-    counts: pd.DataFrame
-    """samples x 96 int64 counts, columns in COSMIC order, index name ``sample``."""
-    skipped: dict[str, int] = field(default_factory=dict)
-    """rows skipped, by reason (see :data:`SKIP_REASONS`)."""
-    rows: int = 0
-    """data rows read."""
-
-
-def reverse_complement(seq: str) -> str:
-    return seq.translate(_COMPLEMENT)[::-1]
-
-
-def sbs96_channel(five: str, ref: str, alt: str, three: str) -> str | None:
-    """The COSMIC channel of ``five ref>alt three`` (given strand), or ``None`` if not ACGT."""
-    if not {five, ref, alt, three} <= _BASES or ref == alt:
-        return None
-    if ref in "GA":
-        # eq. to reading the other strand: complement each base and swap 5'/3'.
-        five, ref, alt, three = (reverse_complement(three), reverse_complement(ref), reverse_complement(alt), reverse_complement(five))
-    return f"{five}[{ref}>{alt}]{three}"
+MafConversion = Conversion
+"""The result of :func:`convert_maf` (:class:`pssnmf.data.substitutions.Conversion`)."""
 
 
 def _header_rows(path: Path) -> tuple[int, str]:
@@ -162,6 +139,7 @@ def convert_maf(
     context_column: str | None = "CONTEXT",
     keep_sample: Callable[[str], bool] | None = None,
     chunksize: int = 500_000,
+    mutations: bool = False,
 ) -> MafConversion:
     """Count the SBS96 channels of every sample in a MAF (plain or gzip).
 
@@ -178,6 +156,8 @@ def convert_maf(
         ignores it.
     keep_sample : called with the sample ID; rows for which it is false are left out
         (not counted as skipped).
+    mutations : also return one row per substitution counted (:attr:`MafConversion.mutations`,
+        for ``pssnmf predict --per-mutation``); off by default, it holds every row in memory.
     """
     path = Path(path)
     if not path.is_file():
@@ -202,10 +182,7 @@ def convert_maf(
     usecols = [c for c in (c_sample, c_chrom, c_pos, c_ref, c_alt, c_type, c_context) if c]
 
     skipped = dict.fromkeys(SKIP_REASONS, 0)
-    sample_order: dict[str, int] = {}
-    seen: set[tuple] = set()
-    sample_idx: list[int] = []
-    channel_idx: list[int] = []
+    tally = SubstitutionTally(keep_rows=mutations)
     rows = 0
     first_line = skip + 2  # 1-based line of the first data row (blank lines are kept as rows)
     try:
@@ -237,7 +214,7 @@ def convert_maf(
                     if ref == "-" or alt == "-":
                         skipped["not_sbs"] += 1
                         continue
-                    if ref not in _BASES or alt not in _BASES or ref == alt:
+                    if ref not in BASES or alt not in BASES or ref == alt:
                         skipped["unknown_base"] += 1
                         continue
                     chrom, position = values[c_chrom].strip(), values[c_pos].strip()
@@ -245,53 +222,34 @@ def convert_maf(
                         raise MafError(f"{path}: line {line}: {c_pos} {position[:40]!r} is not a whole number; "
                                        "expected the variant's 1-based position")
                     pos = int(position)
-                    context = values[c_context].strip().upper() if c_context else ""
-                    if context:
-                        centre = len(context) // 2
-                        if len(context) % 2 == 0 or len(context) < 3:
-                            skipped["no_context"] += 1
-                            continue
-                        bases = context[centre - 1 : centre + 2]
-                    elif reference is not None:
-                        bases = reference.fetch(chrom, pos - 2, pos + 1)
-                        if bases is None or len(bases) != 3:
-                            skipped["no_context"] += 1
-                            continue
-                    else:
-                        skipped["no_context"] += 1
-                        continue
-                    if bases[1] != ref:
-                        # An N in the reference is an unknown base, not a disagreement.
-                        skipped["unknown_base" if bases[1] not in _BASES else "ref_mismatch"] += 1
-                        continue
-                    channel = sbs96_channel(bases[0], ref, alt, bases[2])
-                    if channel is None:
-                        skipped["unknown_base"] += 1
-                        continue
-                    key = (sample, chrom, pos, ref, alt)
-                    if key in seen:
+                    channel, reason = place(_context_bases(values[c_context] if c_context else "", reference,
+                                                           chrom, pos), ref, alt)
+                    if reason is not None:
+                        skipped[reason] += 1
+                    elif not tally.add(sample, chrom, pos, ref, alt, channel):
                         skipped["duplicate"] += 1
-                        continue
-                    seen.add(key)
-                    sample_idx.append(sample_order.setdefault(sample, len(sample_order)))
-                    channel_idx.append(CHANNEL_INDEX[channel])
     finally:
         if reference is not None:
             reference.close()
 
-    matrix = np.zeros((len(sample_order), len(SBS96)), dtype=np.int64)
-    np.add.at(matrix, (np.asarray(sample_idx, dtype=np.intp), np.asarray(channel_idx, dtype=np.intp)), 1)
-    counts = pd.DataFrame(matrix, index=pd.Index(list(sample_order), name="sample"), columns=list(SBS96))
     for reason, number in skipped.items():
         if number:
             log.info("%s: skipped %d row(s): %s", path, number, reason)
-    placed = len(channel_idx) + skipped["duplicate"] + skipped["ref_mismatch"]
-    if skipped["ref_mismatch"] > MISMATCH_WARNING_SHARE * placed:
-        log.warning("%s: %d of %d substitutions (%.0f %%) have a reference allele that disagrees with the %s; "
-                    "they are skipped. Is it the genome build the MAF was called on?", path,
-                    skipped["ref_mismatch"], placed, 100 * skipped["ref_mismatch"] / placed,
-                    "FASTA" if reference is not None else "context column")
-    return MafConversion(counts=counts, skipped=skipped, rows=rows)
+    warning = mismatch_warning(skipped["ref_mismatch"], len(tally) + skipped["duplicate"] + skipped["ref_mismatch"],
+                               str(path), "FASTA" if reference is not None else "context column")
+    if warning:
+        log.warning("%s", warning)
+    return MafConversion(counts=tally.counts(), skipped=skipped, rows=rows, mutations=tally.mutations())
+
+
+def _context_bases(context: str, reference: IndexedFasta | None, chrom: str, pos: int) -> str | None:
+    """The three reference bases centred on ``pos``: from the row's context (11 bases in MC3's
+    CONTEXT), else from the FASTA; ``None`` where neither has them."""
+    context = context.strip().upper()
+    if context:
+        centre = len(context) // 2
+        return context[centre - 1 : centre + 2] if len(context) % 2 == 1 and len(context) >= 3 else None
+    return reference.fetch(chrom, pos - 2, pos + 1) if reference is not None else None
 
 
 def maf_to_sbs96(path: str | os.PathLike, fasta: str | os.PathLike | None = None, **options) -> pd.DataFrame:
