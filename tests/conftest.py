@@ -1,8 +1,9 @@
 """Shared fixtures: where the real public data for the tests lives.
 
-The tests read the real data from ``$PSSNMF_TEST_DATA`` when it is set, else from
-``../shared/data`` beside the project root (the layout of ``../shared/data/MANIFEST.md``).
-Where neither exists, data-dependent tests skip with a message that says so.
+The workflow tests run on the embedded test data (``.test/data``, committed), so they need
+nothing but a clone.  The tests of the full sources read them from ``$PSSNMF_TEST_DATA`` when
+it is set, else from ``../shared/data`` beside the project root (the layout of
+``../shared/data/MANIFEST.md``); where neither exists, they skip with a message that says so.
 """
 
 from __future__ import annotations
@@ -132,11 +133,11 @@ def data_mirror_url(data_dir):
 
 
 @pytest.fixture(scope="session")
-def workflow_run(tmp_path_factory, data_dir) -> Path:
-    """One real run of the whole workflow on config/test.yaml (``--cores 2``), shared by the
-    workflow tests: data through the download rules, folds, fits, selection, Table 1, figures."""
-    from _workflow import run_snakemake, snakemake_command
+def workflow_run(tmp_path_factory) -> Path:
+    """One real run of the whole workflow, shared by the workflow tests: the README's quick start
+    (``pip install -e``, then config/test.yaml on the embedded test data, ``--cores 2``) in a fresh
+    clone with no ../shared beside it: data through the download rules, folds, fits, selection,
+    Table 1, figures.  Returns the clone, which holds ``results/``."""
+    from _workflow import run_quick_start
 
-    workdir = tmp_path_factory.mktemp("workflow_run")
-    run_snakemake(snakemake_command(workdir, "--cores", "2", data_dir=data_dir), workdir / "snakemake.log")
-    return workdir
+    return run_quick_start(tmp_path_factory.mktemp("workflow_run"))

@@ -50,7 +50,7 @@ def test_the_workflow_catalog_file_has_the_templates_keys():
     assert (PROJECT / "config" / "README.md").is_file()
 
 
-def test_the_workflow_runs_as_a_module_of_another_workflow(tmp_path, data_dir):
+def test_the_workflow_runs_as_a_module_of_another_workflow(tmp_path):
     """README, "Use it as a module": a workflow that imports this one with `module` and
     `use rule * from` plans the whole test config (a dry run), prefixed rule names and all."""
     import subprocess
@@ -62,7 +62,6 @@ def test_the_workflow_runs_as_a_module_of_another_workflow(tmp_path, data_dir):
         "use rule * from pssnmf as pssnmf_*\n"
     )
     config = yaml.safe_load((PROJECT / "config" / "test.yaml").read_text())
-    config["data"]["mirror"] = str(data_dir)
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(outer), "--directory", str(tmp_path), "-n",
                           "--quiet", "rules"], capture_output=True, text=True, timeout=300)

@@ -1,9 +1,11 @@
-"""The real Snakemake workflow's data stage, run on the real data through an http mirror.
+"""The real Snakemake workflow's data stage, run on the full real data through an http mirror.
 
-The main test runs ``snakemake data --configfile config/test.yaml`` in a temp folder
-with ``data.mirror`` pointing at an ``http.server`` on 127.0.0.1 that serves the real
-data folder, so the download rules fetch and checksum every file, then checks the
-content of the outputs against numbers computed here independently of the library.
+The main test runs ``snakemake data --configfile config/test.yaml`` in a temp folder, with
+the full sources in place of the embedded test data (:func:`full_sources`: the public
+manifest, ``data.mirror`` pointing at an ``http.server`` on 127.0.0.1 that serves the real
+data folder, tumours subsampled to 60 per cohort, the paper's 400-tumour threshold), so the
+download rules fetch and checksum every file; it then checks the content of the outputs
+against numbers computed here independently of the library.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ from pssnmf.channels import SBS96
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Unknown extension:UserWarning")]
 
 
+def full_sources(mirror: str) -> list[str]:
+    """``--config`` values that point config/test.yaml at the full sources served from ``mirror``."""
+    return [
+        f"data={{manifest: resources/sources.yaml, mirror: '{mirror}', subsample_tumours: 60}}",
+        "tasks={cancer_type: {min_tumours: 400}}",
+    ]
+
+
 def snakemake(project_root: Path, workdir: Path, *args: str, config: list[str] | None = None) -> subprocess.CompletedProcess:
     command = [
         sys.executable, "-m", "snakemake", "-s", str(project_root / "Snakefile"), "--directory", str(workdir),
@@ -40,7 +50,7 @@ def built(tmp_path_factory, project_root, data_mirror_url):
     workdir = tmp_path_factory.mktemp("workflow")
     run = snakemake(
         project_root, workdir, "--cores", "2", "data", "--configfile", str(project_root / "config" / "test.yaml"),
-        config=[f"data={{mirror: '{data_mirror_url}'}}"],
+        config=full_sources(data_mirror_url),
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
     return workdir
@@ -156,7 +166,7 @@ def test_uniquely_homozygous_tumours(built, data_dir):
     for r in tumours:
         homs = [p for p in ("MMR", "BER", "HR") if r[p] == "hom"]
         assert r["truth"] == (homs[0] if len(homs) == 1 else "")
-    # config/test.yaml caps the other tumours at 60 per cohort.
+    # full_sources() caps the other tumours at 60 per cohort.
     others = Counter(r["cancer_type"] for r in tumours if "hom" not in (r["MMR"], r["BER"], r["HR"]))
     assert max(others.values()) == 60
     print("uniquely homozygous TCGA tumours:", dict(expected), "(paper: 105 MMR, 36 BER, 96 HR over 30 cohorts)")
@@ -176,7 +186,7 @@ def test_cancer_type_selection_and_task(built):
     cells = Counter(r["label"] for r in samples if r["source"] == "cell_line")
     tumours = Counter(r["truth"] for r in samples if r["source"] == "tumour")
     assert set(cells) == set(types) == set(tumours)
-    assert all(n <= 60 for n in tumours.values())  # config/test.yaml: subsample_tumours 60
+    assert all(n <= 60 for n in tumours.values())  # full_sources(): subsample_tumours 60
     matrix = _read_tsv(out / "cosine_cross.tsv")
     assert len(matrix) == sum(r["candidate"] == "True" for r in selection)
     print("cancer types selected on the offline data:", types)
@@ -187,7 +197,7 @@ def test_cosmic_and_idempotence(built, project_root, data_mirror_url):
     assert header[0] == "Type" and channels == list(SBS96) and len(header) == 87
     again = snakemake(
         project_root, built, "-n", "data", "--configfile", str(project_root / "config" / "test.yaml"),
-        config=[f"data={{mirror: '{data_mirror_url}'}}"],
+        config=full_sources(data_mirror_url),
     )
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
@@ -205,7 +215,7 @@ def test_corrupted_mirror_file_fails_naming_the_source_and_leaves_no_output(tmp_
     workdir = tmp_path / "run"
     run = snakemake(
         project_root, workdir, "--cores", "1", "results/data/zou2021/catalog.tsv",
-        "--configfile", str(project_root / "config" / "test.yaml"), config=[f"data={{mirror: '{serve_folder(mirror)}'}}"],
+        "--configfile", str(project_root / "config" / "test.yaml"), config=full_sources(serve_folder(mirror)),
     )
     assert run.returncode != 0
     log = (workdir / "results" / "logs" / "fetch" / "zou2021" / "Supplementary_tables.xlsx.log").read_text()
@@ -271,8 +281,8 @@ def test_local_dir_missing_files_named_before_any_job(tmp_path, project_root):
 
 @pytest.mark.parametrize("configfile", ["config.yaml", "offline.yaml", "test.yaml"])
 def test_lint_is_clean(tmp_path, project_root, configfile, request):
-    if configfile != "config.yaml":
-        request.getfixturevalue("data_dir")  # these configs read ../shared/data at start: skip without it
+    if configfile == "offline.yaml":
+        request.getfixturevalue("data_dir")  # it reads ../shared/data at start: skip without it
     # Each config defines other conditional rules (tcga_route, cell_lines): lint them all.
     run = snakemake(project_root, tmp_path, "--lint", "--configfile", str(project_root / "config" / configfile))
     assert run.returncode == 0 and "Congratulations" in run.stdout + run.stderr, run.stdout + run.stderr
@@ -292,7 +302,7 @@ def test_unreachable_mirror_stops_before_any_job(tmp_path, project_root, serve_f
     workdir = tmp_path / "run"
     run = snakemake(
         project_root, workdir, "--cores", "1", "data", "--configfile", str(project_root / "config" / "test.yaml"),
-        config=[f"data={{mirror: '{serve_folder(empty)}'}}"],
+        config=full_sources(serve_folder(empty)),
     )
     assert run.returncode != 0
     text = run.stdout + run.stderr

@@ -121,12 +121,7 @@ validate(config, str(SCHEMA))
 if _problems := _config_problems(config):
     raise WorkflowError("Invalid config:\n  " + "\n  ".join(_problems))
 ENV = "../../envs/pssnmf.yaml"
-MANIFEST = str(PROJECT_ROOT / "resources" / "sources.yaml")
 CCLE_TYPE_MAP = str(PROJECT_ROOT / "resources" / "ccle_tcga_types.tsv")
-
-with open(MANIFEST) as _handle:
-    SOURCES = {entry["id"]: entry for entry in yaml.safe_load(_handle)["sources"]}
-SOURCE_BY_PATH = {entry["mirror_path"]: entry for entry in SOURCES.values()}
 
 DATA = config["data"]
 TASKS = config["tasks"]
@@ -142,6 +137,17 @@ def _project_path(path):
     )
 
 
+MANIFEST = _project_path(DATA["manifest"])
+MANIFEST_NAME = DATA["manifest"]  # as the user wrote it, for messages
+try:
+    from pssnmf.data.sources import load_manifest as _load_manifest
+
+    SOURCES = {source.id: vars(source) for source in _load_manifest(MANIFEST).values()}
+except (OSError, ValueError) as _error:
+    raise WorkflowError(f"data.manifest = {MANIFEST_NAME}: {_error}") from None
+SOURCE_BY_PATH = {entry["mirror_path"]: entry for entry in SOURCES.values()}
+
+
 LOCAL_DIR = _project_path(DATA["local_dir"])
 MIRROR = _project_path(DATA["mirror"]) or ""
 
@@ -154,7 +160,11 @@ TASK_NAMES = ["ddrd", "cancer_type"]
 
 def source_path(source_id):
     """Where the workflow reads a source: in place under data.local_dir, else its download."""
-    entry = SOURCES[source_id]
+    entry = SOURCES.get(source_id)
+    if entry is None:
+        # Not in data.manifest (the embedded test data lists only what it holds): no rule
+        # makes this path, and _check_local_copies stops a config that needs the source.
+        return f"{DOWNLOAD_DIR}/not-in-manifest/{source_id}"
     if LOCAL_DIR:
         return f"{LOCAL_DIR}/{entry['mirror_path']}"
     return f"{DOWNLOAD_DIR}/{entry['mirror_path']}"
@@ -182,6 +192,14 @@ def needed_sources():
 
 def _check_local_copies():
     """Offline: stop before any job when a local folder lacks a needed file."""
+    unlisted = [s for s in needed_sources() if s not in SOURCES]
+    if unlisted:
+        raise WorkflowError(
+            f"data.manifest = {MANIFEST_NAME} lists no source {', '.join(unlisted)}, which this "
+            f"config needs (data.tcga_route={DATA['tcga_route']!r}, data.cell_lines="
+            f"{DATA['cell_lines']!r}, data.cosmic_version={COSMIC_VERSION!r}); use a manifest "
+            "that lists them, such as resources/sources.yaml"
+        )
     folder, key = (
         (LOCAL_DIR, "data.local_dir")
         if LOCAL_DIR
@@ -209,7 +227,7 @@ def _check_local_copies():
     if missing:
         raise WorkflowError(
             f"{key} = {folder} lacks {len(missing)} needed file(s): {', '.join(missing)}. "
-            f"Put them there (layout of resources/sources.yaml's mirror_path), point {key} "
+            f"Put them there (layout of {MANIFEST_NAME}'s mirror_path), point {key} "
             "at a folder that has them, or change data.tcga_route / data.cell_lines."
         )
     # A size that differs from the pinned one is caught here, for free; the checksums of
@@ -223,7 +241,7 @@ def _check_local_copies():
     ]
     if wrong:
         raise WorkflowError(
-            f"{key} = {folder}: file(s) differ from resources/sources.yaml: {', '.join(wrong)}"
+            f"{key} = {folder}: file(s) differ from {MANIFEST_NAME}: {', '.join(wrong)}"
         )
     if key == "data.local_dir" and DATA["verify_local"]:
         from pssnmf.data.sources import sha256_of
@@ -238,7 +256,7 @@ def _check_local_copies():
         if wrong:
             raise WorkflowError(
                 f"{key} = {folder}: file(s) differ from the SHA-256 pinned in "
-                f"resources/sources.yaml: {', '.join(wrong)}. Restore them, or set "
+                f"{MANIFEST_NAME}: {', '.join(wrong)}. Restore them, or set "
                 "data.verify_local: false to read them as they are."
             )
 
@@ -265,7 +283,7 @@ def check_downloads_reachable():
             + ":\n  "
             + "\n  ".join(problems)
             + "\nNo job was started. Point data.mirror (folder or URL) or data.local_dir "
-            "at a copy laid out as resources/sources.yaml's mirror_path (e.g. ../shared/data)."
+            f"at a copy laid out as {MANIFEST_NAME}'s mirror_path (e.g. ../shared/data)."
         )
 
 
