@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -211,14 +212,13 @@ def _finished_outputs(log: Path, workdir: Path) -> list[Path]:
     return [path for path in finished if path.is_file()]
 
 
-def test_killed_run_resumes_without_redoing_work(cores2_run: Path, tmp_path: Path, data_dir: Path) -> None:
+def test_killed_run_resumes_without_redoing_work(cores2_run: Path, tmp_path: Path) -> None:
     """--cores 1, SIGKILL midway, restart: finished jobs are not redone; results equal --cores 2's
     (DDRd, grouped split: every rule of the experiment)."""
     workdir = tmp_path / "cores1"
     workdir.mkdir()
     _seed_data(cores2_run, workdir)
-    cmd = _snakemake(workdir, *_slice_targets("ddrd", "grouped"), "--cores", "1", "--rerun-triggers", "mtime",
-                     data_dir=data_dir)
+    cmd = _snakemake(workdir, *_slice_targets("ddrd", "grouped"), "--cores", "1", "--rerun-triggers", "mtime")
     first = workdir / "first.log"
     log = open(first, "w")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -237,7 +237,7 @@ def test_killed_run_resumes_without_redoing_work(cores2_run: Path, tmp_path: Pat
     finished = {p: p.stat().st_mtime_ns for p in _finished_outputs(first, workdir) if "fits" in p.parts}
     assert finished, f"no fit job had finished before the kill:\n{first.read_text()[-2000:]}"
 
-    subprocess.run(_snakemake(workdir, "--unlock", data_dir=data_dir), check=True, capture_output=True)
+    subprocess.run(_snakemake(workdir, "--unlock"), check=True, capture_output=True)
     _run(cmd + ["--rerun-incomplete"], workdir / "second.log")
     redone = [str(p) for p, mtime in finished.items() if p.stat().st_mtime_ns != mtime]
     assert not redone, f"outputs of finished jobs were redone after the restart: {redone[:5]}"
@@ -252,7 +252,7 @@ def _slurm_up() -> bool:
 
 
 @pytest.mark.slurm
-def test_slurm_run_gives_the_same_results(cores2_run: Path, tmp_path: Path, data_dir: Path) -> None:
+def test_slurm_run_gives_the_same_results(cores2_run: Path, tmp_path: Path) -> None:
     if not _slurm_up():
         if os.environ.get("PSSNMF_REQUIRE_SLURM"):
             pytest.fail("PSSNMF_REQUIRE_SLURM is set but no SLURM controller answers on localhost")
@@ -267,9 +267,15 @@ def test_slurm_run_gives_the_same_results(cores2_run: Path, tmp_path: Path, data
         # jobs in flight, the run moved in 20 s rounds of 4 jobs (14.5 min on 2 cores).  A 1 s start
         # and 8 jobs in flight keep SLURM's queue from running dry between two checks.
         "--jobs", "8", "--slurm-init-seconds-before-status-checks", "1", "--seconds-between-status-checks", "1",
-        "--rerun-triggers", "mtime", data_dir=data_dir,
+        "--rerun-triggers", "mtime",
     )
     _run(cmd, workdir / "snakemake.log", timeout=1200)
-    submitted = (workdir / "snakemake.log").read_text().count("has been submitted with SLURM jobid")
-    assert submitted > 0, "no job went through SLURM"
+    log = (workdir / "snakemake.log").read_text()
+    # The profile submits the fit rules as job arrays (slurm-array-jobs): one sbatch per rule and
+    # batch of ready jobs; the other rules go one sbatch per job.
+    arrays = re.findall(r"Submitted array job with Snakemake IDs ([\d,]+) and SLURM job ID (\d+)", log)
+    assert arrays and all(len(ids.split(",")) > 1 for ids, _ in arrays), "no fit rule went out as an array"
+    assert "has been submitted with SLURM jobid" in log, "no single job went through SLURM"
+    print(f"SLURM: {len(arrays)} arrays of {sum(len(ids.split(',')) for ids, _ in arrays)} jobs, "
+          f"{log.count('has been submitted with SLURM jobid')} single jobs")
     _assert_same_results(cores2_run, workdir, ("cancer_type", "paper"))
