@@ -69,3 +69,20 @@ def test_the_workflow_runs_as_a_module_of_another_workflow(tmp_path):
     assert run.returncode == 0, text[-3000:]
     for rule in ("pssnmf_fetch", "pssnmf_fit_grid", "pssnmf_fit_ct", "pssnmf_table1", "pssnmf_all"):
         assert re.search(rf"^{rule}\b", text, re.M), (rule, text[-3000:])
+
+
+def test_profiles_are_named_as_every_pinned_snakemake_reads_them():
+    """Snakemake reads a profile's ``profile.yaml`` from 9.19 on and ``config.yaml`` in every
+    release: while the pinned range starts below 9.19 the profiles stay ``config.yaml`` (their
+    headers say why); once it does not, rename them."""
+    project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
+    pins = dict(_requirement(r) for r in project["optional-dependencies"]["workflow"])
+    lowest = tuple(int(part) for part in re.search(r">=([\d.]+)", pins["snakemake"])[1].split("."))
+    profiles = sorted(p for p in (PROJECT / "workflow" / "profiles").iterdir() if p.is_dir())
+    assert {p.name for p in profiles} >= {"default", "slurm"}
+    expected = "config.yaml" if lowest < (9, 19) else "profile.yaml"
+    for profile in profiles:
+        files = sorted(f.name for f in profile.iterdir() if f.suffix == ".yaml")
+        assert files == [expected], (profile, files)
+        if expected == "config.yaml":
+            assert "profile.yaml only from 9.19" in (profile / expected).read_text()

@@ -470,6 +470,7 @@ def test_an_exome_scale_fit_converts_cell_lines_only_and_records_its_scale(run: 
 def test_undetermined_counts_follow_the_rule_and_the_final_predictions(run: Path) -> None:
     """uncertainty.tsv: the few-mutation count equals the test rows under 50 mutations, the
     counts add up, and accuracy over all samples equals the final fit's own (seed 0)."""
+    exercised = []
     for task in TASKS:
         for prop in PROPORTIONS:
             table = _tsv(_dir(run, "figures", task, MAIN_SPLIT, prop) / "uncertainty.tsv")
@@ -487,8 +488,10 @@ def test_undetermined_counts_follow_the_rule_and_the_final_predictions(run: Path
                 preds = _tsv(_dir(run, "final", task, MAIN_SPLIT, prop) / f"{row['model']}.predictions.tsv")
                 preds = preds[(preds["replicate"] == 0) & (preds["source"] == source) & preds["truth"].notna()]
                 assert row["accuracy_all"] == pytest.approx((preds["truth"] == preds["predicted"]).mean(), abs=1e-12)
-    # Real TCGA exomes have tumours under 50 mutations: the rule is exercised, not vacuous.
-    assert (table[table["source"] == "TCGA"]["n_few_mutations"] > 0).all()
+            exercised.append((table[table["source"] == "TCGA"]["n_few_mutations"] > 0).all())
+    # Real TCGA exomes have tumours under 50 mutations (in the test config, the DDRd task's test
+    # tumours; the cancer-type ones, of four high-burden cancers, may have none): not vacuous.
+    assert any(exercised)
 
 
 def test_every_output_folder_is_in_the_readme_and_logs_have_one_root(run: Path) -> None:
