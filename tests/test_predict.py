@@ -141,13 +141,20 @@ def check_prediction_table(table: pd.DataFrame, counts: pd.DataFrame, model, min
     assert list(table["mutations"]) == [int(v) for v in values.sum(axis=1)]
     flags = table["low_count"].astype(str).str.lower().map({"true": True, "false": False})
     assert list(flags) == [int(v) < min_mutations for v in values.sum(axis=1)]
+    # Out of distribution: the table's cosine below the model's threshold, said with both numbers.
+    ood = table["reconstruction_cosine"].to_numpy(dtype=float) < model.ood_threshold_
+    assert list(table["ood"].astype(str).str.lower().map({"true": True, "false": False})) == list(ood)
+    said = ["" if pd.isna(v) else v for v in table["ood_reason"]]
+    assert [bool(r) for r in said] == list(ood)
+    assert all(f"< {model.ood_threshold_:.3f}, the 5th percentile of the model's" in r for r in said if r)
     # The documented "undetermined" rule (default thresholds), from the table's own intervals.
     if "call" in table.columns:
         width = table["interval_upper"] - table["interval_lower"]
         np.testing.assert_allclose(table["interval_width"], width, rtol=0, atol=max(atol, 1e-12) * 10)
-        reason = np.where(values.sum(axis=1) < min_mutations, "few mutations",
-                          np.where(width > 0.5, "wide interval", ""))
-        assert ["" if pd.isna(v) else v for v in table["undetermined_reason"]] == list(reason)
+        first = np.where(values.sum(axis=1) < min_mutations, "few mutations",
+                         np.where(width > 0.5, "wide interval", ""))
+        reason = ["; ".join([r] * bool(r) + ["out of distribution"] * bool(o)) for r, o in zip(first, ood)]
+        assert ["" if pd.isna(v) else v for v in table["undetermined_reason"]] == reason
         assert list(table["call"]) == [c if r == "" else "undetermined" for c, r in zip(table["predicted"], reason)]
         assert ((table["agreement"] >= 0) & (table["agreement"] <= 1)).all()
 
@@ -163,8 +170,8 @@ def test_predict_counts_on_new_tcga_tumours(model_file, new_tumours):
     assert list(table.columns) == (
         ["sample", "predicted", "max_probability"] + [f"probability_{c}" for c in prediction.classes]
         + [f"exposure_Signature_{c}" for c in "ABCDE"] + [f"contribution_Signature_{c}" for c in "ABCDE"]
-        + ["reconstruction_cosine", "mutations", "low_count", "call", "undetermined_reason", "agreement",
-           "interval_lower", "interval_upper", "interval_width"]
+        + ["reconstruction_cosine", "mutations", "low_count", "ood", "ood_reason", "call", "undetermined_reason",
+           "agreement", "interval_lower", "interval_upper", "interval_width"]
         + [f"{side}_{c}" for c in prediction.classes for side in ("lower", "upper")])
     # Both sides of the threshold, and its edge, are present, so the flag check above can fail.
     assert table["low_count"].any() and not table["low_count"].all()

@@ -59,14 +59,16 @@ def test_intervals_are_wider_with_fewer_mutations_and_the_call_follows_the_rule(
                             index=rich.index, columns=list(SBS96)) for n in (20, 2000)}
     few = predict_counts(model, thin[20]).table
     many = predict_counts(model, thin[2000]).table
-    assert (few["call"] == "undetermined").all() and set(few["undetermined_reason"]) == {"few mutations"}
+    # 20 mutations are too few, and their noise can also put a profile out of distribution.
+    assert (few["call"] == "undetermined").all()
+    assert set(few["undetermined_reason"]) <= {"few mutations", "few mutations; out of distribution"}
     assert few["interval_width"].mean() > many["interval_width"].mean() + 0.2
     assert (few["interval_width"] >= many["interval_width"] - 0.05).all()
     assert few["agreement"].mean() < many["agreement"].mean()
     assert (many["call"] != "undetermined").sum() >= len(many) // 2
     # A looser width threshold can only determine more samples; the class never changes.
     loose = predict_counts(model, thin[2000], max_interval_width=1.0).table
-    assert (loose["call"] == loose["predicted"]).all()
+    assert (loose["call"] == loose["predicted"].where(~loose["ood"], "undetermined")).all()
     assert list(loose["predicted"]) == list(many["predicted"])
 
 

@@ -32,17 +32,29 @@ Output, ``OUT/predictions.tsv`` (one row per sample, in the catalog's order):
 ``reconstruction_cosine``
     cosine similarity between the sample's SBS96 proportions and the reconstruction
     ``sum_k exposure_k * signature_k``: how well the model's signatures explain the sample.
-    A low value (say under 0.8) means the sample carries a process the model never saw.
+    A low value means the sample carries a process the model never saw (``ood``).
 ``mutations``
     the sample's number of single-base substitutions (the sum of its 96 counts).
 ``low_count``
     ``True`` when ``mutations < min_mutations`` (:data:`MIN_MUTATIONS`, 50 by default).
+``ood``
+    ``True`` when the sample is out of distribution: its ``reconstruction_cosine`` is below the
+    model's threshold, the 5th percentile of that cosine over the model's unlabelled training
+    samples (its tumours; all its training samples where it has none), recorded in the model
+    file at training (:mod:`pssnmf.model.reconstruction`).  Empty for a model file that holds no
+    threshold (format version 1), with a warning.
+``ood_reason``
+    for an ``ood`` sample, its cosine, the threshold and what it is the percentile of, e.g.
+    ``reconstruction cosine 0.412 < 0.588, the 5th percentile of the model's 400 unlabelled
+    training samples``; empty otherwise (or why there is no threshold).
 ``call``
     the predicted class, or ``undetermined`` when the prediction cannot be trusted: fewer than
-    ``min_mutations`` substitutions, or a 90 % interval of the predicted class's probability wider
-    than ``max_interval_width`` (:data:`MAX_INTERVAL_WIDTH`, 0.5).  ``predicted`` is never changed.
+    ``min_mutations`` substitutions, a 90 % interval of the predicted class's probability wider
+    than ``max_interval_width`` (:data:`MAX_INTERVAL_WIDTH`, 0.5), or out of distribution.
+    ``predicted`` is never changed.
 ``undetermined_reason``
-    ``few mutations``, ``wide interval`` or empty.
+    ``few mutations`` or ``wide interval``, and ``out of distribution``, joined by ``; `` where
+    both hold (``few mutations; out of distribution``); empty for a sample that got its class.
 ``agreement``
     the fraction of the multinomial resamples of the sample's own counts
     (:func:`pssnmf.uncertainty.prediction_intervals`, ``n_resamples``, 200 by default, through the
@@ -94,6 +106,7 @@ from pssnmf import uncertainty as uncertainty_lib
 from pssnmf.catalog import MAX_COUNT
 from pssnmf.channels import CHANNEL_INDEX, SBS96, normalize_channel
 from pssnmf.data.atomic import write_table
+from pssnmf.model.reconstruction import reconstruction_cosine
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +114,10 @@ N_RESAMPLES = uncertainty_lib.DEFAULT_RESAMPLES
 LEVEL = uncertainty_lib.DEFAULT_LEVEL
 MAX_INTERVAL_WIDTH = uncertainty_lib.DEFAULT_MAX_INTERVAL_WIDTH
 SCALES = ("genome", "exome")
+OUT_OF_DISTRIBUTION = "out of distribution"
+"""The ``undetermined_reason`` of a sample that is ``ood``."""
+NO_OOD_THRESHOLD = ("no out-of-distribution threshold in the model file (trained before pssnmf recorded one, "
+                    "format version 1); retrain the model to get one")
 
 MIN_MUTATIONS = 50
 """Default count below which a sample is flagged ``low_count``.
@@ -169,15 +186,6 @@ def _column_name(name: str) -> str:
 
 
 # ---------------------------------------------------------------------------- predicting
-def _cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cosine similarity of two (n, 96) arrays (0 where a row is all zero)."""
-    num = np.einsum("ij,ij->i", a, b)
-    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    out = np.zeros(len(a))
-    np.divide(num, den, out=out, where=den > 0)
-    return out
-
-
 def _checked_counts(counts: pd.DataFrame, source: str) -> pd.DataFrame:
     """``counts`` with its columns in COSMIC order, or a ValueError naming sample and channel."""
     try:
@@ -306,7 +314,6 @@ def predict_counts(model, counts: pd.DataFrame, min_mutations: int = MIN_MUTATIO
     proba = np.asarray(model.predict_proba(on_scale), dtype=float)  # (n, O), softmax(E W), eq. 2
     classes = [str(c) for c in model.classes_]
     names = signature_names(model)
-    reconstruction = exposures @ np.asarray(model.signatures_, dtype=float)  # (n, 96)
     top = proba.argmax(axis=1)
 
     columns: dict[str, object] = {
@@ -323,11 +330,16 @@ def predict_counts(model, counts: pd.DataFrame, min_mutations: int = MIN_MUTATIO
     predicted_weights = weights[:, top].T  # (n, K)
     for k, n in enumerate(names):
         columns[f"contribution_{_column_name(n)}"] = exposures[:, k] * predicted_weights[:, k]
-    columns["reconstruction_cosine"] = _cosine_rows(proportions, reconstruction)
+    cosines = reconstruction_cosine(proportions, exposures, np.asarray(model.signatures_, dtype=float))
+    columns["reconstruction_cosine"] = cosines
     columns["mutations"] = mutations.astype(np.int64)
     columns["low_count"] = mutations < min_mutations
+    columns["ood"], columns["ood_reason"] = out_of_distribution(model, cosines)
     columns.update(_uncertainty_columns(scaled_model, counts, classes, top, mutations, min_mutations, n_resamples,
                                         level, max_interval_width, random_state))
+    # An empty ood (a model without a threshold) calls nothing undetermined.
+    ood = pd.array(columns["ood"], dtype="boolean").fillna(False).to_numpy(dtype=bool)
+    _undetermined_where(columns, ood, OUT_OF_DISTRIBUTION)
     table = pd.DataFrame(columns)
     if len(set(table.columns)) != len(table.columns):
         raise ValueError("the model's class or signature names collide as column names: "
@@ -336,13 +348,56 @@ def predict_counts(model, counts: pd.DataFrame, min_mutations: int = MIN_MUTATIO
                       contributions=contribution_table(table["sample"], exposures, weights, classes, names, top))
 
 
+def out_of_distribution(model, cosines: np.ndarray) -> tuple[object, np.ndarray]:
+    """``ood`` and ``ood_reason`` of each sample (module docstring): is its reconstruction cosine
+    below the model's ``ood_threshold_``?
+
+    cosines : (n,) the samples' reconstruction cosines.  Returns a (n,) bool array and (n,) texts;
+    for a model without a threshold, (n,) empty booleans (``pd.NA``) and :data:`NO_OOD_THRESHOLD`,
+    with one warning.
+    """
+    n = len(cosines)
+    threshold = float(getattr(model, "ood_threshold_", float("nan")))
+    if np.isnan(threshold):
+        log.warning("%s: the ood column is empty and no sample is called undetermined for being out of "
+                    "distribution", NO_OOD_THRESHOLD)
+        return pd.array([pd.NA] * n, dtype="boolean"), np.full(n, NO_OOD_THRESHOLD, dtype=object)
+    reference = model.ood_reference_
+    what = (f"the {_ordinal(reference['percentile'])} percentile of the model's {reference['n']} "
+            f"{reference['samples']} training samples")
+    ood = cosines < threshold
+    reasons = np.full(n, "", dtype=object)
+    reasons[ood] = [f"reconstruction cosine {c:.3f} < {threshold:.3f}, {what}" for c in cosines[ood]]
+    log.info("%d of %d samples out of distribution (reconstruction cosine below %.3f, %s)", int(ood.sum()), n,
+             threshold, what)
+    return ood, reasons
+
+
+def _ordinal(percentile: float) -> str:
+    """5 -> "5th", 1 -> "1st", 2.5 -> "2.5th"."""
+    if float(percentile) != int(percentile):
+        return f"{percentile:g}th"
+    number = int(percentile)
+    suffix = "th" if number % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def _undetermined_where(columns: dict, flagged: np.ndarray, reason: str) -> None:
+    """``call`` becomes ``undetermined`` where ``flagged``, and ``reason`` joins its
+    ``undetermined_reason`` (after the reason it may already have, with ``; ``)."""
+    current = np.asarray(columns["undetermined_reason"], dtype=object)
+    joined = np.where(current == "", reason, current + "; " + reason)
+    columns["undetermined_reason"] = np.where(flagged, joined, current)
+    columns["call"] = np.where(flagged, uncertainty_lib.UNDETERMINED, np.asarray(columns["call"], dtype=object))
+
+
 def _uncertainty_columns(scaled_model, counts, classes, top, mutations, min_mutations, n_resamples, level,
                          max_interval_width, random_state) -> dict[str, object]:
     """``call``, ``undetermined_reason``, ``agreement`` and the intervals (module docstring)."""
     n = len(counts)
     few = mutations < min_mutations
     if n_resamples == 0:
-        reason = np.where(few, "few mutations", "")
+        reason = np.where(few, "few mutations", "").astype(object)
         out = {"call": np.where(few, uncertainty_lib.UNDETERMINED, np.asarray(classes, dtype=object)[top]),
                "undetermined_reason": reason, "agreement": np.full(n, np.nan)}
         for name in ("interval_lower", "interval_upper", "interval_width"):
@@ -702,12 +757,12 @@ def write_prediction(prediction: Prediction, counts: pd.DataFrame, out_dir: str 
             log.warning("%s holds %d file(s) this run did not write (left as they are), e.g. %s", plots_dir,
                         len(others), ", ".join(sorted(others)[:3]))
     n_low = int(prediction.table["low_count"].sum())
-    reasons = prediction.table["undetermined_reason"].value_counts() if "undetermined_reason" in prediction.table \
-        else pd.Series(dtype=int)
+    reasons = prediction.table.get("undetermined_reason", pd.Series(dtype=object))
+    counted = reasons.fillna("").astype(str).str.split("; ").explode().value_counts()
     log.info("wrote %s: %d samples (%d flagged low_count; undetermined: %d for few mutations, %d for a wide "
-             "interval)%s", out / "predictions.tsv", len(prediction.table), n_low,
-             int(reasons.get("few mutations", 0)), int(reasons.get("wide interval", 0)),
-             f"; one figure per sample in {plots_dir}" if plots else "")
+             "interval, %d out of distribution)%s", out / "predictions.tsv", len(prediction.table), n_low,
+             int(counted.get("few mutations", 0)), int(counted.get("wide interval", 0)),
+             int(counted.get(OUT_OF_DISTRIBUTION, 0)), f"; one figure per sample in {plots_dir}" if plots else "")
 
 
 def plot_file_names(samples) -> list[str]:

@@ -13,6 +13,7 @@ from ..channels import SBS96, normalize_channel
 from ..solvers import SOLVER_DEFAULTS, SOLVERS
 from .consensus import consensus_signatures, stability
 from .nnls import nnls_exposures
+from .reconstruction import ood_reference, reconstruction_cosine
 from .refit import matched_weights, refit_weights, refit_weights_newton
 from .training import train_restarts
 from .updates import probabilities
@@ -100,6 +101,14 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         The classifier's weights, refitted with ``signatures_`` fixed and lambda_c = 0 (section 2.1.3).
     training_exposures_ : ndarray (n_samples, K)
         Exposures of every row of the X given to ``fit``, by NNLS on ``signatures_``.
+    ood_threshold_ : float
+        The reconstruction cosine below which a new sample is out of distribution: the 5th
+        percentile of that cosine over the unlabelled training rows, or over all training rows
+        where none is unlabelled (:mod:`pssnmf.model.reconstruction`).  NaN for a model loaded from
+        a file written before it was recorded.
+    ood_reference_ : dict or None
+        What ``ood_threshold_`` was taken over: ``{"percentile": 5.0, "samples": "unlabelled"``
+        or ``"labelled", "n": <rows>}``; None where ``ood_threshold_`` is NaN.
     stability_ : float
         Mean cosine silhouette of the restarts' signatures in their consensus clusters; NaN when
         ``n_restarts == 1``.
@@ -268,6 +277,9 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
         chosen = results[self.consensus_restart_]
 
         self.training_exposures_ = nnls_exposures(profiles, self.signatures_)
+        cosines = reconstruction_cosine(profiles[training_rows], self.training_exposures_[training_rows],
+                                        self.signatures_)
+        self.ood_threshold_, self.ood_reference_ = ood_reference(cosines, class_codes[training_rows] < 0)
         refit_arguments = (self.training_exposures_[training_rows],
                            matched_weights(np.stack([r.weights for r in results]), cluster_labels),
                            chosen.targets, chosen.label_mask)

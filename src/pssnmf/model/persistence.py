@@ -21,7 +21,10 @@ from ..data.atomic import atomic_path
 from .estimator import IntegratedNMF, signature_names
 
 FORMAT = "pssnmf-integrated-nmf"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2 adds the ``ood`` entry (the out-of-distribution threshold, ``ood_threshold_``).
+Version 1 files still load, with no threshold: ``ood_threshold_`` is NaN."""
+READ_VERSIONS = (1, 2)
 
 _PARAMS = ("n_signatures", "mode", "unlabeled_regularization", "ur_weight", "confidence_threshold",
            "pseudo_label_vote", "soft_pseudo_labels", "revisable_pseudo_labels", "lambda_c", "lambda_l2",
@@ -73,6 +76,7 @@ def save_model(model, path, metadata=None):
         "consensus_restart": int(model.consensus_restart_),
         "pseudo_label_labels": [_plain(v) for v in pseudo["label"].tolist()],
         "pseudo_label_revisions": [[_plain(v) for v in row] for row in revisions.itertuples(index=False)],
+        "ood": _ood_entry(model),
         "metadata": metadata if metadata is not None else {},
     }
     arrays = {
@@ -95,6 +99,15 @@ def save_model(model, path, metadata=None):
         temporary.write_bytes(buffer.getvalue())
 
 
+def _ood_entry(model) -> dict | None:
+    """``{"threshold", "percentile", "samples", "n"}``, or None for a model without a threshold
+    (one loaded from a version-1 file)."""
+    threshold = getattr(model, "ood_threshold_", float("nan"))
+    if np.isnan(threshold):
+        return None
+    return {"threshold": float(threshold), **model.ood_reference_}
+
+
 MAX_MODEL_BYTES = 256 * 2**20
 """Most bytes the arrays of one model file may inflate to.  The largest real model (K = 20,
 10 restarts, 10,000 training rows, 5,000 epochs) holds about 6 MB; the limit stops a damaged or
@@ -107,8 +120,12 @@ _ARRAYS = {  # name -> (dtype kinds, ndim) of what save_model writes
     "pseudo_probability": ("f", 1),
 }
 _ENTRIES = ("format", "format_version", "library_version", "params", "classes", "signature_names", "channels",
-            "stability", "consensus_restart", "pseudo_label_labels", "pseudo_label_revisions", "metadata")
-_ENTRIES_ADDED_LATER = ("pseudo_label_revisions",)
+            "stability", "consensus_restart", "pseudo_label_labels", "pseudo_label_revisions", "ood", "metadata")
+_ENTRIES_ADDED_LATER = {1: ("pseudo_label_revisions",), 2: ()}
+"""Per format version, the entries its files may lack (the first version-1 files had no revisions)."""
+_ENTRIES_ADDED_IN = {"ood": 2}
+"""The format version that added an entry: files of earlier versions do not hold it."""
+_OOD_SAMPLES = ("unlabelled", "labelled")
 
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
@@ -171,18 +188,21 @@ def _metadata(path: Path, text: str) -> dict:
         raise ValueError(f"{path}: corrupt metadata (a JSON {type(info).__name__}, expected an object)")
     if info.get("format") != FORMAT:
         raise ValueError(f"{path}: not a pssnmf model file (format {repr(info.get('format'))[:80]})")
-    if info.get("format_version") != FORMAT_VERSION:
+    version = info.get("format_version")
+    if isinstance(version, bool) or version not in READ_VERSIONS:
         raise ValueError(
-            f"{path}: model file format version {repr(info.get('format_version'))[:80]}; this library "
-            f"(pssnmf {pssnmf.__version__}) reads version {FORMAT_VERSION}"
+            f"{path}: model file format version {repr(version)[:80]}; this library "
+            f"(pssnmf {pssnmf.__version__}) reads versions {', '.join(map(str, READ_VERSIONS))}"
         )
     if info.get("channels") != list(SBS96):
         raise ValueError(f"{path}: the model's channel labels are not the SBS96 channels in COSMIC order")
-    missing = [name for name in _ENTRIES if name not in info and name not in _ENTRIES_ADDED_LATER]
-    unknown = sorted(set(info) - set(_ENTRIES))
+    entries = [name for name in _ENTRIES if _ENTRIES_ADDED_IN.get(name, 1) <= version]
+    missing = [name for name in entries if name not in info and name not in _ENTRIES_ADDED_LATER[version]]
+    unknown = sorted(set(info) - set(entries))
     if missing or unknown:
         raise ValueError(f"{path}: corrupt model metadata (entries {missing} missing, {unknown} unknown)")
     info.setdefault("pseudo_label_revisions", [])
+    info.setdefault("ood", None)
     return info
 
 
@@ -255,6 +275,14 @@ def _checked_model(path: Path, info: dict, arrays: dict[str, np.ndarray]) -> Int
     _check(path, isinstance(restart, int) and not isinstance(restart, bool) and 0 <= restart < r,
            "consensus_restart", f"a restart index in [0, {r})")
     _check(path, isinstance(info["metadata"], dict), "metadata", "an object")
+    ood = info["ood"]
+    _check(path, ood is None or (isinstance(ood, dict) and set(ood) == {"threshold", "percentile", "samples", "n"}
+                                 and _is_number(ood["threshold"]) and -1 <= ood["threshold"] <= 1
+                                 and _is_number(ood["percentile"]) and 0 <= ood["percentile"] <= 100
+                                 and ood["samples"] in _OOD_SAMPLES and _is_number(ood["n"])
+                                 and isinstance(ood["n"], int) and ood["n"] >= 1),
+           "ood", "null or {threshold: a cosine in [-1, 1], percentile in [0, 100], samples: "
+           f"{' or '.join(_OOD_SAMPLES)}, n: a count >= 1}}")
     _check(path, isinstance(info["library_version"], str), "library_version", "text")
 
     model.classes_ = np.asarray(classes)
@@ -277,6 +305,8 @@ def _checked_model(path: Path, info: dict, arrays: dict[str, np.ndarray]) -> Int
         "probability": probability,
     })
     model.pseudo_label_revisions_ = pd.DataFrame(revisions, columns=_REVISION_COLUMNS)
+    model.ood_threshold_ = float("nan") if ood is None else float(ood["threshold"])
+    model.ood_reference_ = None if ood is None else {key: ood[key] for key in ("percentile", "samples", "n")}
     model.metadata_ = info["metadata"]
     model.library_version_ = info["library_version"]
     return model
