@@ -412,3 +412,15 @@ def test_command_warns_of_a_stale_index_and_of_reference_mismatches(model_file, 
     assert result.returncode == 0, result.stderr
     assert "WARNING: " in result.stderr and "3 of 7 substitutions (43 %) have a reference allele that disagrees" \
         in result.stderr
+
+
+def test_prediction_imports_neither_scikit_learn_nor_matplotlib(model_file, new_tumours, tmp_path):  # noqa: F811
+    """The command's start-up was mostly scikit-learn (benchmarks/RESULTS.md, "Predict"): a model
+    file is read and applied without it, without matplotlib (no --plots) and scipy.optimize."""
+    catalog = _save_grid(_catalog_text(new_tumours.iloc[:4]), tmp_path / "c.tsv")
+    script = ("import sys; from pssnmf.cli import main; "
+              f"status = main(['predict', '--model', {str(model_file)!r}, '--catalog', {str(catalog)!r}, "
+              f"'--out', {str(tmp_path / 'out')!r}, '-q']); "
+              "print(status, sorted(m for m in ('sklearn', 'matplotlib', 'scipy.optimize') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "0 []", (result.stdout, result.stderr)

@@ -253,3 +253,25 @@ def test_the_solver_travels_with_the_model_and_older_files_load_as_mu(model_file
         assert load_model(tmp_path / f"{solver}.npz").get_params()["solver"] == solver
     older = spoil_metadata(lambda info: info["params"].pop("solver") and None)(tmp_path / "bcd.npz", tmp_path / "older.npz")
     assert load_model(older).get_params()["solver"] == "mu"
+
+
+def test_a_model_read_for_prediction_is_the_estimator_without_scikit_learn(model_file, new_tumours):  # noqa: F811
+    """``load_model(path, estimator=False)``: the same checks, attributes and numbers, bit for bit."""
+    estimator, fitted = load_model(model_file), load_model(model_file, estimator=False)
+    assert not isinstance(fitted, IntegratedNMF)
+    X = new_tumours.to_numpy(dtype=float)
+    assert np.array_equal(fitted.transform(X), estimator.transform(X))
+    assert np.array_equal(fitted.predict_proba(X), estimator.predict_proba(X))
+    assert np.array_equal(fitted.predict(X), estimator.predict(X))
+    assert fitted.get_params() == {k: v for k, v in estimator.get_params().items() if k != "n_jobs"}
+    for name in ("classes_", "signatures_", "weights_", "training_exposures_", "restart_signatures_", "n_epochs_"):
+        assert np.array_equal(getattr(fitted, name), getattr(estimator, name)), name
+    for name in ("signature_names_", "consensus_restart_", "ood_threshold_", "ood_reference_", "metadata_",
+                 "library_version_"):
+        assert getattr(fitted, name) == getattr(estimator, name), name
+    assert fitted.pseudo_labels_.equals(estimator.pseudo_labels_)
+    # The same rules refuse the same damage.
+    for case in ("unknown_mode", "string_signatures", "negative_signature"):
+        make, words = DAMAGED[case]
+        with pytest.raises(ValueError, match=words):
+            load_model(make(model_file, model_file.parent / f"{case}.npz"), estimator=False)

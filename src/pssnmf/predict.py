@@ -145,7 +145,8 @@ class Prediction:
 
 # ---------------------------------------------------------------------------- the model
 def read_model(path: str | os.PathLike):
-    """Load a model file (:func:`pssnmf.model.load_model`), after checking the path.
+    """Load a model file for prediction (:func:`pssnmf.model.load_model` with ``estimator=False``:
+    a :class:`pssnmf.model.fitted.FittedModel`, without importing scikit-learn), after checking the path.
 
     Every problem (missing, truncated or corrupt file, another format version, another
     channel set) is a ValueError (FileNotFoundError when absent) naming the file.
@@ -154,7 +155,7 @@ def read_model(path: str | os.PathLike):
 
     path = _check_model_path(path)
     try:
-        model = load_model(path)
+        model = load_model(path, estimator=False)
     except (KeyError, TypeError, IndexError, AttributeError) as err:
         # load_model checks format, version and channels; a metadata dict that passes those
         # checks but lacks an entry would otherwise surface as a bare KeyError.

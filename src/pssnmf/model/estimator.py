@@ -9,17 +9,15 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..channels import SBS96, normalize_channel
-from ..solvers import SOLVER_DEFAULTS, SOLVERS
 from .consensus import consensus_signatures, stability
+from .fitted import as_profiles
 from .nnls import nnls_exposures
+from .params import N_CHANNELS, check_params, stopping
 from .reconstruction import ood_reference, reconstruction_cosine
 from .refit import matched_weights, refit_weights, refit_weights_newton
 from .training import train_restarts
 from .updates import probabilities
 
-MODES = ("supervised", "semi_supervised", "pseudo_labeling")
-N_CHANNELS = len(SBS96)
 _CONSENSUS_STARTS = 10
 
 
@@ -164,66 +162,17 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------ validation
     def _validate_params(self):
         """Check every hyperparameter; raise ValueError naming it and what was expected."""
-
-        def integer(name, low, high=None):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low or (
-                high is not None and value > high
-            ):
-                span = f">= {low}" if high is None else f"in [{low}, {high}]"
-                raise ValueError(f"{name} must be an integer {span}; got {value!r}")
-
-        def real(name, low, high=None, low_open=False):
-            value = getattr(self, name)
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-            ok = ok and (value > low if low_open else value >= low) and (high is None or value <= high)
-            if not ok:
-                span = (f"> {low}" if low_open else f">= {low}") + ("" if high is None else f" and <= {high}")
-                raise ValueError(f"{name} must be a finite number {span}; got {value!r}")
-
-        integer("n_signatures", 1, N_CHANNELS)
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}; got {self.mode!r}")
-        for name in ("unlabeled_regularization", "pseudo_label_vote", "soft_pseudo_labels", "revisable_pseudo_labels"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}")
-        real("ur_weight", 0.0, 1.0)
-        real("confidence_threshold", 0.0, 1.0)
-        real("lambda_c", 0.0)
-        real("lambda_l2", 0.0)
-        real("mu_w", 0.0, low_open=True)
-        integer("n_restarts", 1)
-        if self.solver not in SOLVERS:
-            raise ValueError(f"solver must be one of {', '.join(SOLVERS)}; got {self.solver!r}")
-        if self.tol is not None:
-            real("tol", 0.0)
-        if self.min_epochs is not None:
-            integer("min_epochs", 0)
-        if self.max_epochs is not None:
-            integer("max_epochs", 1)
-        stopping = self._stopping()
-        if stopping["min_epochs"] > stopping["max_epochs"]:
-            raise ValueError(f"min_epochs ({stopping['min_epochs']}) must not exceed max_epochs "
-                             f"({stopping['max_epochs']})")
-        if self.random_state is not None:
-            integer("random_state", 0)
-        if self.n_jobs is not None:
-            integer("n_jobs", 1)
-        if self.dtype not in ("float64", "float32"):
-            raise ValueError(f"dtype must be 'float64' or 'float32'; got {self.dtype!r}")
-        if self.dtype == "float32" and self.solver != "mu":
-            raise ValueError(f"dtype='float32' needs solver='mu'; solver={self.solver!r} runs in float64")
+        check_params(self)
 
     def _stopping(self):
         """tol, min_epochs, max_epochs: the values given, else the solver's defaults."""
-        defaults = SOLVER_DEFAULTS[self.solver]
-        return {key: defaults[key] if getattr(self, key) is None else getattr(self, key) for key in defaults}
+        return stopping(self)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y):
         """Train the restarts, build the consensus signatures, refit E and W.  Returns self."""
         self._validate_params()
-        profiles = _as_profiles(X)
+        profiles = as_profiles(X)
         class_codes, classes = _encode_labels(y, profiles.shape[0])
         training_rows = np.flatnonzero(class_codes >= 0) if self.mode == "supervised" else np.arange(len(profiles))
         if self.n_signatures >= training_rows.size:
@@ -294,7 +243,7 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Exposures (n_samples, K) by NNLS on the fixed consensus signatures (rows normalised)."""
         check_is_fitted(self, "signatures_")
-        return nnls_exposures(_as_profiles(X), self.signatures_)
+        return nnls_exposures(as_profiles(X), self.signatures_)
 
     def get_feature_names_out(self, input_features=None):
         """The names of ``transform``'s columns: ``signature_names_``.
@@ -331,41 +280,6 @@ class IntegratedNMF(ClassifierMixin, TransformerMixin, BaseEstimator):
 def signature_names(n_signatures):
     """Default names of the learned signatures: "Signature A", "Signature B", ..."""
     return [f"Signature {chr(ord('A') + k)}" if k < 26 else f"Signature {k + 1}" for k in range(n_signatures)]
-
-
-def _as_profiles(X):
-    """(n_samples, 96) float64 proportions; a clear ValueError for anything else."""
-    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
-        raise TypeError("X: sparse input is not supported; pass a dense (n_samples, 96) array")
-    if hasattr(X, "columns"):
-        try:
-            channels = [normalize_channel(c) for c in X.columns]
-        except ValueError as error:
-            raise ValueError(f"X: a column is not an SBS96 channel: {error}") from None
-        if channels != list(SBS96):
-            raise ValueError("X: the columns must be the 96 SBS96 channels in COSMIC order (pssnmf.channels.SBS96)")
-    try:
-        raw = np.asarray(X)
-        if np.iscomplexobj(raw):  # a cast to float would drop the imaginary part with only a warning
-            raise ValueError("X holds complex values (Complex data not supported); profiles are real counts")
-        profiles = raw.astype(np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"X must be a numeric (n_samples, 96) array: {error}") from None
-    if profiles.ndim == 2 and not np.isfinite(profiles).all():
-        row = int(np.flatnonzero(~np.isfinite(profiles).all(axis=1))[0])
-        raise ValueError(f"X row {row} holds a NaN or infinite value (Input contains NaN or infinity)")
-    if profiles.ndim != 2 or profiles.shape[1] != N_CHANNELS:
-        raise ValueError(f"X must have shape (n_samples, 96), one column per SBS96 channel; got {profiles.shape}")
-    if profiles.shape[0] == 0:
-        raise ValueError("X has no rows")
-    if (profiles < 0).any():
-        row = int(np.flatnonzero((profiles < 0).any(axis=1))[0])
-        raise ValueError(f"X row {row} holds a negative value; profiles must be non-negative")
-    totals = profiles.sum(axis=1, keepdims=True)
-    if (totals == 0).any():
-        row = int(np.flatnonzero(totals[:, 0] == 0)[0])
-        raise ValueError(f"X row {row} is all zero: a profile needs at least one mutation")
-    return profiles / totals
 
 
 def _is_unlabelled(value):

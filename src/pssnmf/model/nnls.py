@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from scipy.optimize import nnls as _scipy_nnls
 
 _MAX_ITER_FACTOR = 10
 _COMPILED_MAX_K = 32
@@ -142,6 +141,14 @@ def _solve_passive(gram: np.ndarray, rhs: np.ndarray, passive: np.ndarray) -> np
     blocks = np.where(both, gram, 0.0) + np.eye(n_signatures) * ~patterns[:, None, :]
     inverses = np.linalg.inv(blocks) * both  # (P, K, K), zero rows/columns off F
     return np.einsum("nk,nkj->nj", rhs, inverses[inverse])
+
+
+def _scipy_nnls(A: np.ndarray, b: np.ndarray):
+    """``scipy.optimize.nnls``, imported only for a sample the pivoting did not settle: importing
+    scipy.optimize costs more than solving 10,000 samples."""
+    from scipy.optimize import nnls
+
+    return nnls(A, b)
 
 
 def nnls_exposures(X: np.ndarray, signatures: np.ndarray) -> np.ndarray:

@@ -1,6 +1,9 @@
 """One portable file per trained model: an ``.npz`` of plain arrays plus a JSON metadata string.
 
 Written with ``np.savez`` and read with ``np.load(allow_pickle=False)``: nothing is ever unpickled.
+Read as an :class:`~pssnmf.model.IntegratedNMF` (``load_model(path)``) or, for prediction alone
+and without importing scikit-learn, as a :class:`~pssnmf.model.fitted.FittedModel`
+(``load_model(path, estimator=False)``): the same checks, the same attributes.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import pssnmf
 
 from ..channels import SBS96
 from ..data.atomic import atomic_path
-from .estimator import IntegratedNMF, signature_names
+from .fitted import FittedModel
+from .params import check_params
 
 FORMAT = "pssnmf-integrated-nmf"
 FORMAT_VERSION = 2
@@ -30,12 +34,10 @@ _PARAMS = ("n_signatures", "mode", "unlabeled_regularization", "ur_weight", "con
            "pseudo_label_vote", "soft_pseudo_labels", "revisable_pseudo_labels", "lambda_c", "lambda_l2",
            "mu_w", "n_restarts", "solver", "tol", "min_epochs", "max_epochs", "random_state", "dtype")
 
-_PARAMS_ADDED_LATER = ("ur_weight", "pseudo_label_vote", "soft_pseudo_labels", "revisable_pseudo_labels", "solver")
-"""Parameters that files of the first format-1 version lack: they load with what that version did
-(the estimator's defaults, except ``solver``: "mu" was the only one, see ``_EARLIER_VALUES``)."""
-
-_EARLIER_VALUES = {"solver": "mu"}
-"""Values of parameters added later that differ from today's defaults, for files that lack them."""
+_EARLIER_VALUES = {"ur_weight": 1.0, "pseudo_label_vote": False, "soft_pseudo_labels": False,
+                   "revisable_pseudo_labels": False, "solver": "mu"}
+"""Parameters that files of the first format-1 version lack, and what that version did: they load
+with these values (the estimator's defaults, except ``solver``: "mu" was the only one)."""
 
 _REVISION_COLUMNS = ["restart", "sample", "label", "epoch", "revoked_epoch"]
 
@@ -70,7 +72,7 @@ def save_model(model, path, metadata=None):
         "library_version": pssnmf.__version__,
         "params": {name: _plain(getattr(model, name)) for name in _PARAMS},
         "classes": _plain(model.classes_),
-        "signature_names": [str(name) for name in getattr(model, "signature_names_", signature_names(n_signatures))],
+        "signature_names": [str(name) for name in _signature_names(model, n_signatures)],
         "channels": list(SBS96),
         "stability": None if np.isnan(model.stability_) else float(model.stability_),
         "consensus_restart": int(model.consensus_restart_),
@@ -97,6 +99,14 @@ def save_model(model, path, metadata=None):
     np.savez(buffer, **arrays)
     with atomic_path(path) as temporary:
         temporary.write_bytes(buffer.getvalue())
+
+
+def _signature_names(model, n_signatures: int) -> list:
+    if hasattr(model, "signature_names_"):
+        return model.signature_names_
+    from .estimator import signature_names  # the default names; scikit-learn is loaded by then
+
+    return signature_names(n_signatures)
 
 
 def _ood_entry(model) -> dict | None:
@@ -215,15 +225,16 @@ def _is_number(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, float) and math.isfinite(value)
 
 
-def _checked_model(path: Path, info: dict, arrays: dict[str, np.ndarray]) -> IntegratedNMF:
-    """An :class:`IntegratedNMF` of what the file holds, every field checked first."""
+def _checked_model(path: Path, info: dict, arrays: dict[str, np.ndarray], estimator: bool):
+    """An :class:`~pssnmf.model.IntegratedNMF` (``estimator``) or a :class:`FittedModel` of what the
+    file holds, every field checked first."""
     params = info["params"]
     _check(path, isinstance(params, dict) and set(params) <= set(_PARAMS)
-           and set(_PARAMS) - set(params) <= set(_PARAMS_ADDED_LATER), "params",
+           and set(_PARAMS) - set(params) <= set(_EARLIER_VALUES), "params",
            f"an object of {', '.join(_PARAMS)}")
-    model = IntegratedNMF(**{**{k: v for k, v in _EARLIER_VALUES.items() if k not in params}, **params})
+    model = _new_model({**{k: v for k, v in _EARLIER_VALUES.items() if k not in params}, **params}, estimator)
     try:
-        model._validate_params()
+        check_params(model)
     except ValueError as error:
         raise ValueError(f"{path}: corrupt model file: params: {error}") from None
     classes = info["classes"]
@@ -312,8 +323,18 @@ def _checked_model(path: Path, info: dict, arrays: dict[str, np.ndarray]) -> Int
     return model
 
 
-def load_model(path):
-    """Read a model written by :func:`save_model`.
+def _new_model(params: dict, estimator: bool):
+    if not estimator:
+        return FittedModel(**params)
+    from .estimator import IntegratedNMF  # scikit-learn: only where the estimator is asked for
+
+    return IntegratedNMF(**params)
+
+
+def load_model(path, *, estimator: bool = True):
+    """Read a model written by :func:`save_model`: an :class:`~pssnmf.model.IntegratedNMF`, or with
+    ``estimator=False`` a :class:`~pssnmf.model.fitted.FittedModel` (prediction only, no
+    scikit-learn imported; the same attributes and predictions).
 
     Anything but what :func:`save_model` writes is refused with a ValueError naming the file
     and the entry or field that is wrong (FileNotFoundError when there is no file): a damaged
@@ -325,4 +346,4 @@ def load_model(path):
     path = Path(path)
     arrays = _read_arrays(path)
     info = _metadata(path, str(arrays["metadata_json"]))
-    return _checked_model(path, info, arrays)
+    return _checked_model(path, info, arrays, estimator)
