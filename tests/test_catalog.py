@@ -72,6 +72,22 @@ def test_crlf_line_ends_and_trailing_separators(tmp_path):
     pd.testing.assert_frame_equal(read_catalog(path), counts, check_names=False)
 
 
+@pytest.mark.parametrize("spoil", [
+    lambda lines: [lines[0].replace("S1", '"S1"'), *lines[1:]],  # quoted: pandas reads it
+    lambda lines: [lines[0], *(line + "\r" for line in lines[1:])],  # carriage returns: pandas
+    lambda lines: [lines[0], *(line.replace("\t", "\t ") for line in lines[1:])],  # blanks around counts
+    lambda lines: [lines[0], "", *lines[1:], ""],  # empty lines
+    lambda lines: [lines[0], *(line.replace("\t", "\t00") for line in lines[1:])],  # leading zeros
+], ids=["quoted", "crlf", "blanks", "empty_lines", "leading_zeros"])
+def test_bare_digit_files_read_as_pandas_reads_any_other(tmp_path, spoil):
+    """The fast route (bare digits split at the separator) and pandas' reader give one table."""
+    counts = _counts(n_samples=4)
+    lines = _sigprofiler_lines(counts)
+    plain = read_catalog(_write(tmp_path / "plain.tsv", lines))
+    pd.testing.assert_frame_equal(plain, counts.rename_axis("sample"))
+    pd.testing.assert_frame_equal(read_catalog(_write(tmp_path / "other.tsv", spoil(lines))), plain)
+
+
 def test_reordered_channel_rows_are_put_in_cosmic_order(tmp_path):
     counts = _counts()
     lines = _sigprofiler_lines(counts)
