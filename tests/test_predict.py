@@ -28,6 +28,7 @@ from pssnmf.predict import (
     predict_counts,
     read_model,
     write_prediction,
+    write_tsv,
 )
 
 # SPEC "The data": the labelled DDRd classes of the Zou 2021 knockouts.
@@ -366,3 +367,20 @@ def test_contributions_sum_to_the_predicted_logit(model_file, new_tumours):
     contributions = table[[f"contribution_{n.replace(' ', '_')}" for n in names]].to_numpy()
     np.testing.assert_allclose(contributions.sum(axis=1), logits[np.arange(len(table)), predicted],
                                rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("odd", [False, True], ids=["plain", "quoted_and_missing"])
+def test_write_tsv_writes_what_pandas_writes(model_file, new_tumours, tmp_path, odd):
+    """The tables' writer gives the bytes of ``to_csv(sep="\\t", float_format="%.8g")``."""
+    prediction = predict_counts(read_model(model_file), new_tumours.iloc[:8], n_resamples=20)
+    for table in (prediction.table.copy(), prediction.contributions.copy(),
+                  predict_counts(read_model(model_file), new_tumours.iloc[:3], n_resamples=0).table):
+        if odd:  # fields the csv writer quotes, empty booleans, missing text, -0.0 and infinity
+            table.iloc[:3, 0] = ['a"b', "c\td", "e\nf"]
+            table["flag"] = pd.array([pd.NA, True] + [False] * (len(table) - 2), dtype="boolean")
+            table["note"] = [None] + ["x"] * (len(table) - 1)
+            table["number"] = [-0.0, np.inf, np.nan] + [0.1] * (len(table) - 3)
+        expected, written = tmp_path / "expected.tsv", tmp_path / "written.tsv"
+        table.to_csv(expected, sep="\t", index=False, float_format="%.8g", lineterminator="\n")
+        write_tsv(table, written)
+        assert written.read_bytes() == expected.read_bytes()
