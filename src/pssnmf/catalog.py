@@ -321,7 +321,7 @@ def _parse_counts(
     """Turn a samples x channels grid of strings into int64 counts (float if not ``integer``), or raise."""
     if values.size and _bare_digits(values) and max(map(len, values.ravel().tolist())) <= _SAFE_DIGITS:
         # Every check below passes for these: parsed at once, to the same numbers.
-        counts = np.array(values.ravel().tolist(), dtype=np.int64).reshape(values.shape)
+        counts = np.fromstring(",".join(values.ravel().tolist()), dtype=np.int64, sep=",").reshape(values.shape)
         return counts if integer else counts.astype(float)
     flat = pd.Series(values.ravel(), dtype=object)
     numbers = pd.to_numeric(flat.replace("", np.nan), errors="coerce").to_numpy(dtype=float).reshape(values.shape)

@@ -779,8 +779,7 @@ def write_tsv(table: pd.DataFrame, path: Path, float_format: str = "%.8g") -> No
     columns = [_column_text(table[name], float_format) for name in table.columns]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         if len(columns) > 1 and not any(_needs_quotes(column) for column in [header, *columns]):
-            handle.write("\t".join(header) + "\n")
-            handle.writelines("\t".join(row) + "\n" for row in zip(*columns))
+            handle.write("\n".join(map("\t".join, [header, *zip(*columns)])) + "\n")
         else:  # csv quotes those fields (and a row of one empty field) as pandas would
             writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
             writer.writerow(header)
@@ -803,7 +802,9 @@ def _column_text(column: pd.Series, float_format: str) -> list[str]:
                                   return_inverse=True)
         text = np.array([float_format % v if v == v else "" for v in bits.view(np.float64).tolist()], dtype=object)
         return text[inverse.reshape(-1)].tolist()
-    text = [str(v) for v in column.to_numpy(dtype=object).tolist()]
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biu":  # never missing
+        return column.to_numpy().astype(str).tolist()
+    text = list(map(str, column.to_numpy(dtype=object).tolist()))
     for i in np.flatnonzero(column.isna().to_numpy()):
         text[i] = ""
     return text
