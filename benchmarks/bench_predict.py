@@ -34,12 +34,10 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +45,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent / "src"), str(HERE)]  # this tree's library, whatever is installed
+from _machine import cpu_model, median_time  # noqa: E402
 from _real_data import PATHWAY, data_dir  # noqa: E402
 
 from pssnmf.catalog import read_catalog, write_catalog  # noqa: E402
@@ -55,15 +54,6 @@ from pssnmf.predict import predict_counts, read_model, write_prediction  # noqa:
 
 BASELINE = "3cd0917"
 """The last commit before issue 18's fast start (and its out-of-distribution columns)."""
-
-
-def _cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-    return f"{fields.get('Model name', '?').strip()}, {os.cpu_count()} CPUs visible"
 
 
 def _train(folder: Path, tumours: pd.DataFrame, n_signatures: int, seed: int = 0) -> Path:
@@ -106,15 +96,6 @@ def _catalog(tumours: pd.DataFrame, n_samples: int, seed: int = 1) -> pd.DataFra
     extra = np.array([rng.multinomial(int(values[r].sum()), values[r] / values[r].sum()) for r in rows])
     names = [f"{tumours.index[r]}_resample{i}" for i, r in enumerate(rows)]
     return pd.concat([tumours, pd.DataFrame(extra, index=names, columns=tumours.columns)])
-
-
-def _median_time(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _baseline_tree(ref: str, folder: Path) -> Path:
@@ -183,22 +164,22 @@ def main(argv=None) -> int:
         write_catalog(counts, catalog)
         model = read_model(model_path)
 
-        t_predict = _median_time(lambda: predict_counts(model, counts, n_resamples=0), args.repeats)
-        t_transform = _median_time(lambda: model.transform(counts.to_numpy(dtype=float)), args.repeats)
-        t_read = _median_time(lambda: read_catalog(catalog), args.repeats)
+        t_predict = median_time(lambda: predict_counts(model, counts, n_resamples=0), args.repeats)
+        t_transform = median_time(lambda: model.transform(counts.to_numpy(dtype=float)), args.repeats)
+        t_read = median_time(lambda: read_catalog(catalog), args.repeats)
         prediction = predict_counts(model, counts, n_resamples=0)
-        t_write = _median_time(lambda: write_prediction(prediction, counts, folder / "written", overwrite=True),
+        t_write = median_time(lambda: write_prediction(prediction, counts, folder / "written", overwrite=True),
                                args.repeats)
         for name, src in trees.items():
             out = folder / f"out {name}"
             command = _command(models[name], catalog, out, 0)
             _run(src, command)  # numba compiles (or loads) its kernels for this tree
-            whole[name]["resamples 0"] = _median_time(lambda: _run(src, command), args.repeats)
+            whole[name]["resamples 0"] = median_time(lambda: _run(src, command), args.repeats)
             startup = [sys.executable, "-c", "import pssnmf.predict, pssnmf.catalog, pssnmf.model"]
-            whole[name]["start-up"] = _median_time(lambda: _run(src, startup), args.repeats)
+            whole[name]["start-up"] = median_time(lambda: _run(src, startup), args.repeats)
             if args.resampled_repeats:
                 resampled = _command(models[name], catalog, folder / f"resampled {name}", None)
-                whole[name]["resamples 200"] = _median_time(lambda: _run(src, resampled), args.resampled_repeats)
+                whole[name]["resamples 200"] = median_time(lambda: _run(src, resampled), args.resampled_repeats)
         _same_numbers(*(folder / f"out {name}" for name in trees))
         written = pd.read_csv(folder / "out this tree" / "predictions.tsv", sep="\t")
         assert len(written) == len(counts), (len(written), len(counts))
@@ -211,7 +192,7 @@ def main(argv=None) -> int:
           f"{max(0, len(counts) - len(tumours)):,} multinomial resamples), K = {args.signatures}, "
           f"{len(model.classes_)} classes")
     print()
-    print(f"Machine: {_cpu_model()}; {platform.python_implementation()} {platform.python_version()}, "
+    print(f"Machine: {cpu_model()}; {platform.python_implementation()} {platform.python_version()}, "
           f"numpy {np.__version__}; {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; load "
           f"average (1, 5, 15 min) {' '.join(f'{v:.2f}' for v in load_before)} before, "
           f"{' '.join(f'{v:.2f}' for v in load_after)} after. Median of {args.repeats} runs "

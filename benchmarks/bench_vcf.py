@@ -27,18 +27,19 @@ import datetime
 import gzip
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from pssnmf.data.fasta import IndexedFasta, write_fai
-from pssnmf.data.substitutions import SubstitutionTally, place
-from pssnmf.data.vcf import _numbered_lines, convert_vcf, substitution
+sys.path.insert(0, os.path.dirname(__file__))
+from _machine import cpu_model, median_time  # noqa: E402
+
+from pssnmf.data.fasta import IndexedFasta, write_fai  # noqa: E402
+from pssnmf.data.substitutions import SubstitutionTally, place  # noqa: E402
+from pssnmf.data.vcf import _numbered_lines, convert_vcf, substitution  # noqa: E402
 
 try:
     import pysam
@@ -48,15 +49,6 @@ except ImportError:  # pragma: no cover - the comparison is optional
     pysam = None
 
 CHROMOSOMES = {"1": 3_000_000, "2": 2_500_000, "3": 2_000_000, "X": 1_500_000, "MT": 16_569}
-
-
-def _cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
-    return f"{fields.get('Model name', '?').strip()}, {os.cpu_count()} CPUs visible"
 
 
 def _write_fasta(path: Path, rng, width: int = 60) -> dict[str, np.ndarray]:
@@ -170,15 +162,6 @@ def _pysam_fetch(fasta: Path, sites) -> int:
         return sum(len(reference.fetch(chrom, pos - 2, pos + 1).upper()) for chrom, pos in sites)
 
 
-def _median_time(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def _stale_index_noticed(folder: Path) -> dict[str, str]:
     """Rewrite a FASTA with another line width, keep the old (newer) .fai: what each reader fetches."""
     sequence = "ACGTTGCA" * 40
@@ -223,14 +206,14 @@ def main(argv=None) -> int:
         if pysam is not None:
             theirs = _pysam_convert(vcf, fasta).counts()
             assert theirs.to_numpy().tolist() == ours.counts.to_numpy().tolist(), "the two routes disagree"
-        times = {name: (_median_time(a, args.repeats), _median_time(b, args.repeats) if pysam else None)
+        times = {name: (median_time(a, args.repeats), median_time(b, args.repeats) if pysam else None)
                  for name, (a, b) in rows.items()}
         stale = _stale_index_noticed(folder)
     n_lines = ours.rows
     print(f"### {n_lines:,} VCF lines ({int(ours.counts.to_numpy().sum()):,} SNVs counted), bgzip, "
           f"{sum(CHROMOSOMES.values()) / 1e6:.1f} Mb synthetic genome")
     print()
-    print(f"Machine: {_cpu_model()}; {platform.python_implementation()} {platform.python_version()}, "
+    print(f"Machine: {cpu_model()}; {platform.python_implementation()} {platform.python_version()}, "
           f"pysam {pysam.__version__ if pysam else 'not installed'}; {datetime.date.today().isoformat()}; "
           f"load average {os.getloadavg()[0]:.1f}. Median of {args.repeats} runs.")
     print()
