@@ -20,7 +20,7 @@ What is kept (.test/README.md says why):
   ``--unmatched`` samples that match no catalog tumour (so the workflow's unmatched
   table is exercised); its title row stays, the header is on the 2nd row as in the source.
 * GDSC cell lines: the lines of the cancer types the TCGA catalog has.
-* COSMIC v3.4 genome and exome signatures: unchanged.
+* COSMIC v3.4 genome and exome signatures: the 22 columns of ``COSMIC_KEPT``, values unchanged.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ sys.path.insert(0, str(PROJECT / "src"))
 
 from pssnmf.data.sources import load_manifest, sha256_of  # noqa: E402
 from pssnmf.data.tcga import ddr_status, read_published_catalog, read_volkova, sample_barcode  # noqa: E402
+from pssnmf.plots.similarity import DDR_ETIOLOGIES  # noqa: E402
 
 # The sources the test config reads, in the order the manifest lists them.
 SOURCE_IDS = (
@@ -55,6 +56,13 @@ SOURCE_IDS = (
     "cosmic_v3.4_SBS_GRCh37_exome",
 )
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
+# COSMIC signatures kept: the DNA-repair ones the figures name (DDR_ETIOLOGIES), and the
+# clock-like, APOBEC, tobacco, UV, POLE and unknown-aetiology ones common in TCGA exomes.
+COSMIC_KEPT = tuple(sorted(
+    {name for names in DDR_ETIOLOGIES.values() for name in names}
+    | {"SBS1", "SBS2", "SBS4", "SBS5", "SBS7a", "SBS7b", "SBS10a", "SBS10b", "SBS13", "SBS17b", "SBS40a"},
+    key=lambda name: (int(re.match(r"SBS(\d+)", name)[1]), name),
+))
 
 
 def _verified(sources, source_dir: Path) -> dict[str, Path]:
@@ -155,7 +163,15 @@ def build(source_dir: Path, out: Path, per_cohort: int, seed: int, n_unmatched: 
         gdsc_lines[0] + "".join(line for line in gdsc_lines[1:] if line.split(",")[1] in cohorts)
     )
     for source_id in ("cosmic_v3.4_SBS_GRCh37", "cosmic_v3.4_SBS_GRCh37_exome"):
-        (out / sources[source_id].mirror_path).write_bytes(paths[source_id].read_bytes())
+        lines = paths[source_id].read_text().splitlines()
+        header = lines[0].split("\t")
+        missing = sorted(set(COSMIC_KEPT) - set(header))
+        if missing:
+            raise SystemExit(f"{paths[source_id]}: no signature(s) {missing}")
+        columns = [0] + [header.index(name) for name in COSMIC_KEPT]
+        (out / sources[source_id].mirror_path).write_text(
+            "".join("\t".join(line.split("\t")[i] for i in columns) + "\n" for line in lines)
+        )
 
     _write_manifest(sources, out, per_cohort, seed, n_unmatched)
     total = sum((out / sources[s].mirror_path).stat().st_size for s in SOURCE_IDS)
