@@ -15,21 +15,15 @@ SNAKEFILE = PROJECT / "Snakefile"
 TEST_CONFIG = PROJECT / "config" / "test.yaml"
 
 
-def snakemake_command(workdir: Path, *args: str, data_dir: Path | None = None) -> list[str]:
+def snakemake_command(workdir: Path, *args: str) -> list[str]:
     """``snakemake`` on config/test.yaml (the embedded test data) in ``workdir``.
 
-    ``data_dir``: fetch from that folder as a mirror instead, with resources/sources.yaml
-    as the manifest (the full sources).  Targets and options go in ``args``; they come
-    before ``--configfile``, which takes several files.
+    Targets and options go in ``args``; they come before ``--configfile``, which takes
+    several files.
     """
-    configs = [str(TEST_CONFIG)]
-    if data_dir is not None:
-        override = workdir / "local.yaml"
-        override.write_text(f"data:\n  manifest: resources/sources.yaml\n  mirror: {data_dir}\n")
-        configs.append(str(override))
     return [
         sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(workdir),
-        *args, "--configfile", *configs,
+        *args, "--configfile", str(TEST_CONFIG),
     ]
 
 
