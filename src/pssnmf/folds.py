@@ -83,8 +83,11 @@ SPLIT_MODES = ("grouped", "paper")
 REQUIRED_SAMPLE_COLUMNS = ("sample", "source", "label", "truth", "group", "cancer_type", "mutations")
 MEMBERSHIP_COLUMNS = (
     "row_id", "sample", "source", "label", "truth", "group", "cancer_type", "mutations",
-    "set", "fold", "proportion", "role", "split_unit",
+    "set", "fold", "proportion", "role", "split_unit", "heterozygous",
 )
+DDR_PATHWAYS = ("MMR", "BER", "HR")
+"""The DDR status columns of a DDRd ``samples.tsv`` (``hom``/``het``/``wt`` per tumour)."""
+SCREENING_ROLES = ("proficient", "heterozygous")
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,6 +437,9 @@ def build_folds(catalog_path: str | os.PathLike, samples_path: str | os.PathLike
     labelled_test = s.test_per_class * samples.loc[
         (samples["source"] == "cell_line") & (samples["label"] != ""), "label"].nunique()
 
+    def need_per_place(place: object, proportion: float) -> int:
+        return unlabelled_count(labelled_test if place == "test" else labelled_per_fold, proportion)
+
     records: list[dict] = []
     meta = samples
     boot_totals = [str(int(c.sum())) for c in cells.counts]
@@ -445,11 +451,10 @@ def build_folds(catalog_path: str | os.PathLike, samples_path: str | os.PathLike
             records.append(_record(row_id, origin, m, place, ptext, "labelled", unit, label=m["label"],
                                    mutations=total))
         for place in list(range(s.n_folds)) + ["test"]:
+            need = need_per_place(place, proportion)
             if place == "test":
-                need = unlabelled_count(labelled_test, proportion)
                 chosen = truth_order[place][:need]
             else:
-                need = unlabelled_count(labelled_per_fold, proportion)
                 chosen = (truth_order[place] + fill_order[place])[:need]
                 if len(chosen) < need:
                     raise ValueError(f"{task}: fold {place} needs {need} unlabelled tumours for proportion {ptext} "
@@ -459,9 +464,20 @@ def build_folds(catalog_path: str | os.PathLike, samples_path: str | os.PathLike
                 records.append(_record(name, name, m, place, ptext, "unlabelled", "sample", label="",
                                        mutations=m["mutations"]))
 
+    fill_used = {place: max(0, max(need_per_place(place, p) for p in s.proportions) - len(truth_order[place]))
+                 for place in range(s.n_folds)}
+    for side, role, names, het in _screening_pools(samples, fill_order, fill_used, s.n_folds):
+        for proportion in s.proportions:
+            ptext = proportion_label(proportion)
+            for name, pathways in zip(names, het):
+                m = meta.loc[name]
+                record = _record(name, name, m, side, ptext, role, "sample", label="", mutations=m["mutations"])
+                record.update(set="screening", fold=side, heterozygous=pathways)
+                records.append(record)
+
     membership = pd.DataFrame.from_records(records, columns=list(MEMBERSHIP_COLUMNS))
     boot_counts = pd.DataFrame(np.vstack(cells.counts), index=cells.row_ids, columns=list(SBS96))
-    tumour_ids = list(dict.fromkeys(membership.loc[membership["role"] == "unlabelled", "row_id"]))
+    tumour_ids = list(dict.fromkeys(membership.loc[membership["role"] != "labelled", "row_id"]))
     catalog = pd.concat([boot_counts, counts.loc[tumour_ids]])
     catalog_out = catalog.T
     catalog_out.insert(0, "MutationType", list(SBS96))
@@ -484,8 +500,37 @@ def _record(row_id: str, origin: str, m: pd.Series, place: object, ptext: str, r
         "group": m["group"], "cancer_type": m["cancer_type"],
         "mutations": mutations,
         "set": "test" if place == "test" else "validation", "fold": str(place), "proportion": ptext,
-        "role": role, "split_unit": unit,
+        "role": role, "split_unit": unit, "heterozygous": "",
     }
+
+
+def _screening_pools(samples: pd.DataFrame, fill_order: dict[object, list[str]], fill_used: dict[int, int],
+                     n_folds: int) -> list[tuple[str, str, list[str], list[str]]]:
+    """The tumours of the screening pools (docs/protocol.md, "Screening"): ``(side, role, names,
+    heterozygous pathways)`` for side ``validation``/``test`` and role ``proficient`` (wild type in
+    every one of :data:`DDR_PATHWAYS`) or ``heterozygous`` (no homozygous pathway, heterozygous in
+    at least one).
+
+    Only tumours no fit ever trains on: on the validation side those the unlabelled draws of every
+    fold and proportion leave over (the draws take a prefix of each fold's order, so the leftover
+    is the rest of it); on the test side every test-split tumour without truth (the test set takes
+    tumours with truth only).  A task without the DDR status columns has no pools.
+    """
+    if not set(DDR_PATHWAYS) <= set(samples.columns):
+        return []
+    status = samples.loc[:, list(DDR_PATHWAYS)]
+    pools = []
+    for side, places in (("validation", list(range(n_folds))), ("test", ["test"])):
+        left = [name for place in places for name in fill_order[place][fill_used.get(place, 0):]]
+        rows = status.loc[left]
+        proficient = (rows == "wt").all(axis=1).to_numpy()
+        heterozygous = ((rows == "het").any(axis=1) & ~(rows == "hom").any(axis=1)).to_numpy()
+        pools.append((side, "proficient", [n for n, keep in zip(left, proficient) if keep],
+                      [""] * int(proficient.sum())))
+        het_names = [n for n, keep in zip(left, heterozygous) if keep]
+        pools.append((side, "heterozygous", het_names,
+                      ["+".join(p for p in DDR_PATHWAYS if status.at[n, p] == "het") for n in het_names]))
+    return pools
 
 
 # --------------------------------------------------------------------------------------------
@@ -512,7 +557,8 @@ def read_membership(fold_dir: str | os.PathLike) -> pd.DataFrame:
     membership = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     missing = [c for c in MEMBERSHIP_COLUMNS if c not in membership.columns]
     if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
+        raise ValueError(f"{path}: missing columns {missing}; folds written by an older version are rebuilt "
+                         "with `snakemake --forcerun folds ...`")
     return membership
 
 
@@ -560,3 +606,19 @@ def _proportions(catalog: pd.DataFrame, row_ids: Iterable[str]) -> np.ndarray:
     counts = catalog.loc[list(row_ids)].to_numpy(dtype=np.float64)
     totals = counts.sum(axis=1, keepdims=True)
     return counts / totals
+
+
+def load_pools(fold_dir: str | os.PathLike, proportion: float, opportunity=None) -> tuple[np.ndarray, pd.DataFrame]:
+    """The screening pools' rows (``set == "screening"``) as proportions, and their membership rows.
+
+    Empty for a task without pools.  ``opportunity`` as in :func:`load_fold`.
+    """
+    membership = read_membership(fold_dir)
+    rows = membership[(membership["set"] == "screening")
+                      & (membership["proportion"] == proportion_label(proportion))].reset_index(drop=True)
+    if rows.empty:
+        return np.zeros((0, len(SBS96))), rows
+    X = _proportions(read_catalog_rows(Path(fold_dir) / "catalog.tsv"), rows["row_id"])
+    if opportunity is not None:
+        X = opportunity.apply(X, rows["source"])
+    return X, rows
