@@ -32,11 +32,15 @@ def _commands(tmp: Path) -> dict[str, tuple[list[str], Path]]:
                                            "--out-stem", str(out / "table2")], missing),
         "python -m pssnmf.opportunity": (py + ["pssnmf.opportunity", "--genome", str(bad), "--exome", str(bad),
                                                "--out", str(out / "ratio.tsv")], bad),
+        "python -m pssnmf.screening": (py + ["pssnmf.screening", "table", "--predictions", str(missing), "--pools",
+                                             str(missing), "--folds", str(tmp), "--cosmic", str(bad),
+                                             "--out-tsv", str(out / "s.tsv"), "--out-md", str(out / "s.md")],
+                                       missing),
     }
 
 
 PROGRAMS = ["pssnmf predict", "python -m pssnmf.data", "python -m pssnmf.experiment", "python -m pssnmf.figures",
-    "python -m pssnmf.opportunity"]
+    "python -m pssnmf.opportunity", "python -m pssnmf.screening"]
 
 
 @pytest.mark.parametrize("prog", PROGRAMS)
@@ -67,7 +71,8 @@ def test_every_stage_module_of_the_rules_runs_under_the_policy():
     pssnmf.commands.run, so the test above covers each command a rule runs."""
     rules = "\n".join(path.read_text() for path in (PROJECT / "workflow" / "rules").glob("*.smk"))
     modules = set(re.findall(r"python -m (pssnmf(?:\.\w+)+)", rules))
-    assert modules == {"pssnmf.data", "pssnmf.experiment", "pssnmf.figures", "pssnmf.opportunity"}, modules
+    assert modules == {"pssnmf.data", "pssnmf.experiment", "pssnmf.figures", "pssnmf.opportunity",
+                       "pssnmf.screening"}, modules
     for module in modules:
         path = PROJECT / "src" / Path(*module.split("."))
         source = (path / "__main__.py" if path.is_dir() else path.with_suffix(".py")).read_text()
@@ -80,7 +85,7 @@ def test_one_command_reaches_every_stage(entry, tmp_path):
     """``pssnmf <stage> ...`` (and ``python -m pssnmf <stage> ...``) is the stage's own command."""
     listed = subprocess.run(entry + ["--help"], capture_output=True, text=True)
     assert listed.returncode == 0
-    for stage in ("data", "experiment", "figures", "opportunity"):
+    for stage in ("data", "experiment", "figures", "opportunity", "screening"):
         assert f"pssnmf {stage} --help" in listed.stdout, listed.stdout
     missing = tmp_path / "missing.tsv"
     run = subprocess.run(entry + ["experiment", "select", "--metrics", str(missing), "--summary-out",

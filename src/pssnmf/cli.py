@@ -124,6 +124,7 @@ STAGES = {
     "experiment": ("pssnmf.experiment", "folds, fits, selection, the final test and Table 1"),
     "figures": ("pssnmf.figures", "Tables 2-4 and the figures from the workflow's files"),
     "opportunity": ("pssnmf.opportunity", "the genome/exome opportunity ratio from the COSMIC files"),
+    "screening": ("pssnmf.screening", "per-pathway screening scores against proficient tumours, ROC curves"),
 }
 
 

@@ -52,7 +52,7 @@ from pssnmf import models as models_lib
 from pssnmf import opportunity as opportunity_lib
 from pssnmf import selection as selection_lib
 from pssnmf.data.atomic import write_table, write_text
-from pssnmf.folds import FoldData, load_fold, proportion_label, seed_sequence
+from pssnmf.folds import FoldData, load_fold, load_pools, proportion_label, seed_sequence
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,24 @@ def fit_one(data: FoldData, point: Point, random_state: int, settings: FitSettin
     return model, row, predictions, seconds
 
 
+POOL_COLUMNS = ("row_id", "sample", "cancer_type", "mutations", "pool", "role", "heterozygous", "predicted")
+"""The identity columns of a pools file, before ``probability_<class>`` and the fit's keys."""
+
+
+def pool_predictions(model, X: np.ndarray, rows: pd.DataFrame) -> pd.DataFrame:
+    """A fitted model's predictions of the screening pools' rows (:func:`pssnmf.folds.load_pools`)."""
+    frame = pd.DataFrame({"row_id": rows["row_id"], "sample": rows["sample"], "cancer_type": rows["cancer_type"],
+                          "mutations": rows["mutations"], "pool": rows["fold"], "role": rows["role"],
+                          "heterozygous": rows["heterozygous"]})
+    classes = np.asarray(model.classes_, dtype=object)
+    probability = (np.asarray(model.predict_proba(X), dtype=np.float64) if len(X)
+                   else np.zeros((0, classes.size)))
+    frame["predicted"] = classes[np.argmax(probability, axis=1)] if len(X) else pd.Series(dtype=object)
+    for j, cls in enumerate(classes):
+        frame[f"probability_{cls}"] = probability[:, j]
+    return frame
+
+
 def run_fit_batch(
     fold_dir: str | os.PathLike,
     task: str,
@@ -128,6 +146,7 @@ def run_fit_batch(
     timings_out: str | os.PathLike | None = None,
     models_dir: str | os.PathLike | None = None,
     predictions_out: str | os.PathLike | None = None,
+    pools_out: str | os.PathLike | None = None,
     settings: FitSettings = FitSettings(),
     threads: int = 1,
     opportunity=None,
@@ -136,7 +155,8 @@ def run_fit_batch(
 
     Each fold is read once.  Models go to ``models_dir/<point_id>.npz`` (written by
     :func:`pssnmf.model.save_model`, baselines by :func:`pssnmf.baselines.save_baseline`), test
-    predictions to ``predictions_out``.
+    predictions to ``predictions_out``, and the final fits' (fold ``test``) predictions of the
+    screening pools (:func:`pssnmf.folds.load_pools`) to ``pools_out``.
     All files are written atomically; the metrics file is written last, so its presence means
     the batch is complete.
     """
@@ -153,7 +173,8 @@ def run_fit_batch(
             raise ValueError("COSMIC+LR needs the COSMIC signature file: --cosmic-signatures PATH")
         if not Path(settings.cosmic_signatures).is_file():
             raise FileNotFoundError(f"--cosmic-signatures {settings.cosmic_signatures}: no such file")
-    rows, timing_rows, prediction_frames = [], [], []
+    rows, timing_rows, prediction_frames, pool_frames = [], [], [], []
+    pools = None
     cache: dict[str, FoldData] = {}
     with threadpool_limits(limits=int(threads)):
         for i, point in enumerate(points, 1):
@@ -172,10 +193,13 @@ def run_fit_batch(
                     "point_id": point.point_id}
             rows.append({**keys, **scores})
             timing_rows.append({**keys, "fit_seconds": seconds, "threads": int(threads)})
+            identity = {k: keys[k] for k in ("task", "split_mode", "proportion", "model", "fold", "replicate")}
             if predictions_out is not None:
-                prediction_frames.append(predictions.assign(**{k: keys[k] for k in
-                                                               ("task", "split_mode", "proportion", "model",
-                                                                "fold", "replicate")}))
+                prediction_frames.append(predictions.assign(**identity))
+            if pools_out is not None and str(point.fold) == "test":
+                if pools is None:
+                    pools = load_pools(fold_dir, proportion, opportunity=opportunity)
+                pool_frames.append(pool_predictions(model, *pools).assign(**identity))
             if models_dir is not None:
                 metadata = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in keys.items()}
                 # The profiles' scale (experiment.opportunity), read back by `pssnmf predict --scale`.
@@ -197,6 +221,9 @@ def run_fit_batch(
         write_table(pd.DataFrame(timing_rows), timings_out)
     if predictions_out is not None:
         write_table(pd.concat(prediction_frames, ignore_index=True), predictions_out)
+    if pools_out is not None:
+        write_table(pd.concat(pool_frames, ignore_index=True) if pool_frames else pd.DataFrame(columns=POOL_COLUMNS),
+                    pools_out)
     write_table(metrics, metrics_out)
     return metrics
 
@@ -386,23 +413,31 @@ def write_table1(final_metrics_paths: Sequence[str | os.PathLike], predictions_p
     return table
 
 
-def export_model(models_dir: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """Copy the replicate-0 final model of ``models_dir`` to ``out`` after checking it loads."""
+def export_model(models_dir: str | os.PathLike, out: str | os.PathLike, screening: dict | None = None) -> Path:
+    """Copy the replicate-0 final model of ``models_dir`` to ``out`` after checking it loads.
+
+    ``screening`` (:func:`pssnmf.screening.exported_cutoffs`): the per-pathway cut-offs of this
+    model chosen on the validation pool, and their realised test rates, stored in the exported
+    file's metadata (``metadata["screening"]``); the model itself is unchanged.
+    """
     import shutil
 
-    from pssnmf.model import load_model
+    from pssnmf.model import load_model, save_model
 
     candidates = sorted(Path(models_dir).glob("*_foldtest.npz"))
     if len(candidates) != 1:
         raise ValueError(f"{models_dir}: expected one replicate-0 final model (*_foldtest.npz), "
                          f"found {[c.name for c in candidates]}")
-    load_model(candidates[0])  # refuses a corrupt or foreign file before it is published
+    model = load_model(candidates[0])  # refuses a corrupt or foreign file before it is published
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.copyfile(candidates[0], tmp)
-    os.replace(tmp, out)
-    log.info("exported %s to %s", candidates[0], out)
+    if screening is not None:
+        save_model(model, out, metadata={**model.metadata_, "screening": screening})
+    else:
+        tmp = out.with_name(f".{out.name}.tmp")
+        shutil.copyfile(candidates[0], tmp)
+        os.replace(tmp, out)
+    log.info("exported %s to %s%s", candidates[0], out, " with its screening cut-offs" if screening else "")
     return out
 
 
@@ -415,6 +450,8 @@ def _fit_outputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timings-out", help="TSV of fit seconds per fit")
     p.add_argument("--models-dir", help="folder for the fitted models (<point_id>.npz)")
     p.add_argument("--predictions-out", help="TSV of per-sample predictions on the evaluation rows")
+    p.add_argument("--pools-out", help="TSV of per-sample predictions on the screening pools (final fits: "
+                                       "fold test; empty for a task without pools)")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (threadpoolctl)")
 
 
@@ -483,6 +520,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-model", help="copy replicate 0 of a final fit to a stable path, checked")
     p.add_argument("--models-dir", required=True, help="a final fit's models folder (<point_id>.npz files)")
     p.add_argument("--out", required=True, help="the exported model file (.npz)")
+    p.add_argument("--pools", help="the same final fit's .pools.tsv: store its screening cut-offs (none when the "
+                                   "file has no rows: a task without pools)")
+    p.add_argument("--predictions", help="the same final fit's .predictions.tsv (with --pools)")
+    p.add_argument("--fpr", nargs="+", type=float, default=[0.1, 0.05], help="FPR targets of the cut-offs")
 
     p = sub.add_parser("table1", help="Table 1 from the final fits (fold 'test') with bootstrap intervals")
     p.add_argument("--metrics", nargs="+", required=True, help="metrics TSVs of the final fits")
@@ -533,13 +574,20 @@ def _run(args: argparse.Namespace) -> None:
         job = _job_from_flags(args) if args.command == "fit" else plan(_spec_object(args.spec))
         run_fit_batch(job.fold_dir, job.task, job.split_mode, job.proportion, list(job.points), job.seed,
                       args.metrics_out, timings_out=args.timings_out, models_dir=args.models_dir,
-                      predictions_out=args.predictions_out, settings=job.settings, threads=args.threads,
-                      opportunity=job.opportunity)
+                      predictions_out=args.predictions_out, pools_out=args.pools_out, settings=job.settings,
+                      threads=args.threads, opportunity=job.opportunity)
     elif args.command == "select":
         run_selection(args.metrics, args.summary_out, args.chosen_out, min_stability=args.min_stability,
                       n_folds=args.n_folds, models=args.models)
     elif args.command == "export-model":
-        export_model(args.models_dir, args.out)
+        screening = None
+        if args.pools is not None:
+            if args.predictions is None:
+                raise ValueError("export-model: --pools needs --predictions")
+            from pssnmf.screening import exported_cutoffs
+
+            screening = exported_cutoffs(args.predictions, args.pools, args.fpr)  # None: no pools
+        export_model(args.models_dir, args.out, screening=screening)
     elif args.command == "table1":
         write_table1(args.metrics, args.predictions, args.out_tsv, args.out_md, n_boot=args.n_boot,
                      seed=args.seed, paper_path=args.paper)

@@ -520,7 +520,28 @@ def opportunity_files(wildcards):
     return {"opportunity_ratio": OPPORTUNITY_RATIO} if OPPORTUNITY != "none" else {}
 
 
+SCREENING = EXPERIMENT["screening"]
+
+
+def export_inputs(wildcards):
+    """The exported final fit's models, pools and predictions (the screening cut-offs)."""
+    base = f"results/final/{wildcards.task}/{EXPORT['split_mode']}/u{EXPORT_PROPORTION}/{EXPORT['model']}"
+    return {
+        "models": f"{base}.models",
+        "pools": f"{base}.pools.tsv",
+        "predictions": f"{base}.predictions.tsv",
+    }
+
+
 EXPERIMENT_TARGETS = ["results/tables/table1.tsv", "results/tables/table1.md"] + expand(
     "results/models/{task}.npz", task=EXPERIMENT_TASKS
 )
+if "ddrd" in EXPERIMENT_TASKS:
+    EXPERIMENT_TARGETS += ["results/tables/screening.tsv", "results/tables/screening.md"]
+    EXPERIMENT_TARGETS += expand(
+        "results/figures/screening_roc_{split}_u{prop}.{ext}",
+        split=EXPORT["split_mode"],
+        prop=EXPORT_PROPORTION,
+        ext=["png", "svg", "tsv"],
+    )
 FINAL_TARGETS += EXPERIMENT_TARGETS

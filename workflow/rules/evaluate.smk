@@ -12,6 +12,7 @@ rule fit_final:
         metrics="results/final/{task}/{split}/u{prop}/{model}.tsv",
         timings="results/final/{task}/{split}/u{prop}/{model}.timings.tsv",
         predictions="results/final/{task}/{split}/u{prop}/{model}.predictions.tsv",
+        pools="results/final/{task}/{split}/u{prop}/{model}.pools.tsv",
         models=directory("results/final/{task}/{split}/u{prop}/{model}.models"),
     log:
         "results/logs/final/{task}_{split}_u{prop}_{model}.log",
@@ -28,7 +29,8 @@ rule fit_final:
     shell:
         "python -m pssnmf.experiment job --spec {params.spec:q} --threads {threads}"
         " --metrics-out {output.metrics:q} --timings-out {output.timings:q}"
-        " --models-dir {output.models:q} --predictions-out {output.predictions:q} > {log:q} 2>&1"
+        " --models-dir {output.models:q} --predictions-out {output.predictions:q}"
+        " --pools-out {output.pools:q} > {log:q} 2>&1"
 
 
 rule fit_baseline:
@@ -38,6 +40,7 @@ rule fit_baseline:
         metrics="results/final/{task}/{split}/u{prop}/{model}.tsv",
         timings="results/final/{task}/{split}/u{prop}/{model}.timings.tsv",
         predictions="results/final/{task}/{split}/u{prop}/{model}.predictions.tsv",
+        pools="results/final/{task}/{split}/u{prop}/{model}.pools.tsv",
         models=directory("results/final/{task}/{split}/u{prop}/{model}.models"),
     log:
         "results/logs/final/{task}_{split}_u{prop}_{model}.log",
@@ -54,7 +57,8 @@ rule fit_baseline:
     shell:
         "python -m pssnmf.experiment job --spec {params.spec:q} --threads {threads}"
         " --metrics-out {output.metrics:q} --timings-out {output.timings:q}"
-        " --models-dir {output.models:q} --predictions-out {output.predictions:q} > {log:q} 2>&1"
+        " --models-dir {output.models:q} --predictions-out {output.predictions:q}"
+        " --pools-out {output.pools:q} > {log:q} 2>&1"
 
 
 rule table1:
@@ -85,12 +89,10 @@ rule table1:
 
 
 rule export_model:
-    """The final model users apply with `pssnmf predict`, under a stable path."""
+    """The final model users apply with `pssnmf predict`, under a stable path; with its screening
+    cut-offs (chosen on the validation pool) in its metadata where the task has pools (DDRd)."""
     input:
-        models=lambda w: (
-            f"results/final/{w.task}/{EXPORT['split_mode']}/u{EXPORT_PROPORTION}/"
-            f"{EXPORT['model']}.models"
-        ),
+        unpack(export_inputs),
     output:
         "results/models/{task}.npz",
     log:
@@ -98,6 +100,86 @@ rule export_model:
     conda:
         ENV
     threads: 1
+    params:
+        fpr=SCREENING["fpr"],
     shell:
         "python -m pssnmf.experiment export-model --models-dir {input.models:q}"
+        " --pools {input.pools:q} --predictions {input.predictions:q} --fpr {params.fpr:q}"
         " --out {output:q} > {log:q} 2>&1"
+
+
+# Screening (docs/protocol.md, "Screening"): the DDRd final models' per-pathway scores against the
+# proficient tumour pools the folds set aside; cut-offs from the validation pool.
+rule screening_table:
+    input:
+        predictions=expand(
+            "results/final/ddrd/{split}/u{prop}/{model}.predictions.tsv",
+            split=SPLITS,
+            prop=PROPORTIONS,
+            model=ALL_MODELS + BASELINE_MODELS,
+        ),
+        pools=expand(
+            "results/final/ddrd/{split}/u{prop}/{model}.pools.tsv",
+            split=SPLITS,
+            prop=PROPORTIONS,
+            model=ALL_MODELS + BASELINE_MODELS,
+        ),
+        folds=expand("results/folds/ddrd/{split}/membership.tsv", split=SPLITS),
+        cosmic=cosmic_outputs()[1],
+    output:
+        tsv=report(
+            "results/tables/screening.tsv",
+            caption="../report/screening.rst",
+            category="Tables",
+        ),
+        md="results/tables/screening.md",
+    log:
+        "results/logs/tables/screening.log",
+    conda:
+        ENV
+    threads: 1
+    params:
+        fold_dirs=lambda w, input: [str(Path(f).parent) for f in input.folds],
+        fpr=SCREENING["fpr"],
+        n_boot=EXPERIMENT["evaluation"]["n_boot"],
+        seed=EXPERIMENT["seed"],
+        hypermutated=SCREENING["hypermutated_min_mutations"],
+        min_mmr_share=SCREENING["min_mmr_share"],
+    shell:
+        "python -m pssnmf.screening table --predictions {input.predictions:q} --pools {input.pools:q}"
+        " --folds {params.fold_dirs:q} --cosmic {input.cosmic:q} --out-tsv {output.tsv:q}"
+        " --out-md {output.md:q} --fpr {params.fpr:q} --n-boot {params.n_boot:q} --seed {params.seed:q}"
+        " --hypermutated-min {params.hypermutated:q} --min-mmr-share {params.min_mmr_share:q}"
+        " > {log:q} 2>&1"
+
+
+rule screening_roc:
+    input:
+        predictions=expand(
+            "results/final/ddrd/{{split}}/u{{prop}}/{model}.predictions.tsv",
+            model=ALL_MODELS + BASELINE_MODELS,
+        ),
+        pools=expand(
+            "results/final/ddrd/{{split}}/u{{prop}}/{model}.pools.tsv",
+            model=ALL_MODELS + BASELINE_MODELS,
+        ),
+        folds="results/folds/ddrd/{split}/membership.tsv",
+        cosmic=cosmic_outputs()[1],
+    output:
+        report(
+            multiext("results/figures/screening_roc_{split}_u{prop}", ".png", ".svg", ".tsv"),
+            caption="../report/screening_roc.rst",
+            category="Screening",
+        ),
+    log:
+        "results/logs/figures/screening_roc_{split}_u{prop}.log",
+    conda:
+        ENV
+    threads: 1
+    params:
+        fold_dir=lambda w, input: str(Path(input.folds).parent),
+        stem=lambda w, output: output[0].removesuffix(".png"),
+    shell:
+        "python -m pssnmf.screening roc --predictions {input.predictions:q} --pools {input.pools:q}"
+        " --folds {params.fold_dir:q} --cosmic {input.cosmic:q} --split-mode {wildcards.split:q}"
+        " --proportion {wildcards.prop:q} --out {params.stem:q} > {log:q} 2>&1"
