@@ -139,3 +139,25 @@ def test_score_rows_on_a_known_case():
     assert row["heterozygous_call_rate_at_cutoff_0.1"] == pytest.approx(0.5)
     assert row["argmax_sensitivity"] == 0.5 and row["argmax_fpr"] == 0.0
     assert row["auc_seed_sd"] == 0.0 and row["auc_low"] <= row["auc"] <= row["auc_high"]
+
+
+def test_crossfit_folds_leave_out_the_tumours_they_score(ddrd_folds):
+    """outer<k> trains like the final fit with fold k's tumours with truth swapped for the test
+    set's; its evaluation rows are exactly those tumours; the cell-line rows are the final fit's."""
+    fold_dir, _ = ddrd_folds
+    final = load_fold(fold_dir, 0.5, "test")
+    test_tumours = set(final.eval.loc[final.eval["source"] == "tumour", "row_id"])
+    scored = []
+    for fold in ("0", "1", "2"):
+        data = load_fold(fold_dir, 0.5, f"outer{fold}")
+        held = set(data.eval["row_id"])
+        assert held and (data.eval["truth"] != "").all() and (data.eval["source"] == "tumour").all()
+        assert not held & set(data.train["row_id"])
+        assert test_tumours <= set(data.train["row_id"])
+        cells = data.train[data.train["source"] == "cell_line"]
+        assert list(cells["row_id"]) == list(final.train.loc[final.train["source"] == "cell_line", "row_id"])
+        assert set(final.train["row_id"]) - held == set(data.train["row_id"]) - test_tumours
+        scored += sorted(held)
+    assert len(scored) == len(set(scored))
+    with pytest.raises(ValueError, match="cross-fit fold"):
+        load_fold(fold_dir, 0.5, "outer7")

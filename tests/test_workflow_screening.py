@@ -21,9 +21,14 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", keep_default_na=False, na_values=[""], dtype={"heterozygous": str})
 
 
-def _model_files(run: Path, split: str, prop: str, model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _model_files(run: Path, split: str, prop: str, model: str, crossfit: bool = False
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A final fit's predictions (with its cross-fits' where asked) and pools predictions."""
     base = run / "results" / "final" / "ddrd" / split / f"u{prop}"
     predictions = _read(base / f"{model}.predictions.tsv")
+    if crossfit:
+        extra = _read(run / "results" / "crossfit" / "ddrd" / split / f"u{prop}" / f"{model}.predictions.tsv")
+        predictions = pd.concat([predictions, extra], ignore_index=True)
     predictions["truth"] = predictions["truth"].fillna("")
     pools = _read(base / f"{model}.pools.tsv")
     return predictions, pools
@@ -32,13 +37,15 @@ def _model_files(run: Path, split: str, prop: str, model: str) -> tuple[pd.DataF
 def test_screening_table_is_recomputed_from_the_predictions(workflow_run: Path) -> None:
     table = pd.read_csv(workflow_run / "results" / "tables" / "screening.tsv", sep="\t")
     assert set(table["split_mode"]) == {"grouped", "paper"}
+    assert set(table["positives"]) == {"test", "cross-fit"}
     final = sorted(p.name.removesuffix(".pools.tsv")
                    for p in (workflow_run / "results/final/ddrd/grouped/u0.5").glob("*.pools.tsv"))
     assert set(table["model"]) == set(final) | {"COSMIC-share"}
     assert len(final) >= 12  # every NMF model and baseline of the test config
     checked = 0
     for row in table[table["score"] == "probability"].itertuples():
-        predictions, pools = _model_files(workflow_run, row.split_mode, repr(float(row.proportion)), row.model)
+        predictions, pools = _model_files(workflow_run, row.split_mode, repr(float(row.proportion)), row.model,
+                                          crossfit=row.positives == "cross-fit")
         aucs, sens, cuts, fprs = [], {f: [] for f in FPR}, {f: [] for f in FPR}, {f: [] for f in FPR}
         for replicate, pred in predictions.groupby("replicate"):
             pool = pools[pools["replicate"] == replicate]
@@ -95,7 +102,8 @@ def test_roc_figure_data_are_scikit_learns_curves(workflow_run: Path) -> None:
     for ext in ("png", "svg", "tsv"):
         assert Path(f"{stem}.{ext}").stat().st_size > 0
     curves = pd.read_csv(f"{stem}.tsv", sep="\t")
-    predictions, pools = _model_files(workflow_run, "grouped", "0.5", "PSS-NMF")
+    # positives: every tumour with truth, out of fold (the final fit's and its cross-fits' predictions)
+    predictions, pools = _model_files(workflow_run, "grouped", "0.5", "PSS-NMF", crossfit=True)
     predictions, pools = predictions[predictions["replicate"] == 0], pools[pools["replicate"] == 0]
     for pathway in PATHWAYS:
         positive = predictions.loc[(predictions["source"] == "tumour") & (predictions["truth"] == pathway),
@@ -131,3 +139,25 @@ def test_exported_model_carries_its_validation_cutoffs(workflow_run: Path) -> No
                 assert stored["test"][kind][f"{target:g}"][pathway]["fpr"] == pytest.approx((test > cut).mean())
     assert "screening" not in load_model(workflow_run / "results" / "models" / "cancer_type.npz",
                                          estimator=False).metadata_
+
+
+def test_crossfit_scores_every_tumour_with_truth_once_out_of_fold(workflow_run: Path) -> None:
+    """Each fold's unlabelled tumour with truth, and each test-set tumour, is scored exactly once per
+    seed: by the final fit (test set) or by the one cross-fit that left it out of training."""
+    from pssnmf.folds import load_fold
+
+    fold_dir = workflow_run / "results" / "folds" / "ddrd" / "grouped"
+    membership = _read(fold_dir / "membership.tsv")
+    rows = membership[(membership["proportion"].astype(float) == 0.5) & (membership["role"] == "unlabelled")
+                      & membership["truth"].fillna("").isin(PATHWAYS)]
+    predictions, _ = _model_files(workflow_run, "grouped", "0.5", "SS-NMF", crossfit=True)
+    tumours = predictions[(predictions["source"] == "tumour") & (predictions["truth"] != "")]
+    for _, seed_rows in tumours.groupby("replicate"):
+        assert sorted(seed_rows["row_id"]) == sorted(rows["row_id"])
+    for fold in ("0", "1", "2"):
+        data = load_fold(fold_dir, 0.5, f"outer{fold}")
+        scored = set(tumours.loc[tumours["fold"] == f"outer{fold}", "row_id"])
+        assert scored == set(data.eval["row_id"]) and not scored & set(data.train["row_id"])
+    table = pd.read_csv(workflow_run / "results" / "tables" / "screening_tcga.tsv", sep="\t")
+    wide = table.pivot_table(index=["split_mode", "model"], columns="positives", values="n_tumours")
+    assert (wide["cross-fit"] > wide["test"]).all()

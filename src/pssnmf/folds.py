@@ -567,6 +567,8 @@ def load_fold(fold_dir: str | os.PathLike, proportion: float, fold: int | str, o
 
     ``fold`` in 0..n_folds-1: train on the other validation folds, evaluate on this one.
     ``fold == "test"``: train on the whole validation set, evaluate on the test set.
+    ``fold == "outer<k>"``: the cross-fit of the final fit that scores fold k's tumours with truth
+    (:func:`_crossfit_rows`).
     ``opportunity``: a :class:`pssnmf.opportunity.Opportunity` (config ``experiment.opportunity``)
     bringing every row, training and evaluation alike, from its ``source``'s scale to one scale.
     """
@@ -581,6 +583,8 @@ def load_fold(fold_dir: str | os.PathLike, proportion: float, fold: int | str, o
     validation = rows[rows["set"] == "validation"]
     if fold == "test":
         train, evaluation = validation, rows[rows["set"] == "test"]
+    elif fold.startswith(CROSSFIT_PREFIX):
+        train, evaluation = _crossfit_rows(fold_dir, rows, fold.removeprefix(CROSSFIT_PREFIX))
     else:
         folds = sorted(validation["fold"].unique())
         if fold not in folds:
@@ -594,6 +598,26 @@ def load_fold(fold_dir: str | os.PathLike, proportion: float, fold: int | str, o
         X_eval = opportunity.apply(X_eval, evaluation["source"])
     y_train = np.array([lab if lab != "" else None for lab in train["label"]], dtype=object)
     return FoldData(X_train, y_train, train.reset_index(drop=True), X_eval, evaluation.reset_index(drop=True))
+
+
+CROSSFIT_PREFIX = "outer"
+"""A cross-fit's fold name: ``outer<k>`` scores validation fold k's tumours with truth."""
+
+
+def _crossfit_rows(fold_dir: Path, rows: pd.DataFrame, fold: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cross-fitting the final fit (docs/protocol.md, "Screening"): the tumours with truth of
+    validation fold ``fold`` are scored by a model trained like the final fit (every validation row)
+    but with those tumours swapped for the test set's tumours with truth, so that every tumour with
+    truth gets a prediction from a model that never saw it, in any role.  The cell-line rows are the
+    final fit's; the test set's cell lines are not used.
+    """
+    validation = rows[rows["set"] == "validation"]
+    folds = sorted(validation["fold"].unique())
+    if fold not in folds:
+        raise ValueError(f"{fold_dir}: cross-fit fold {CROSSFIT_PREFIX}{fold!r} not found; folds are {folds}")
+    held = (validation["fold"] == fold) & (validation["role"] == "unlabelled") & (validation["truth"] != "")
+    test_tumours = rows[(rows["set"] == "test") & (rows["role"] == "unlabelled")]
+    return pd.concat([validation[~held], test_tumours]), validation[held]
 
 
 def read_catalog_rows(path: str | os.PathLike) -> pd.DataFrame:

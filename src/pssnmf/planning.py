@@ -23,7 +23,7 @@ import pandas as pd
 
 from pssnmf import models as models_lib
 from pssnmf import opportunity as opportunity_lib
-from pssnmf.folds import seed_sequence
+from pssnmf.folds import CROSSFIT_PREFIX, seed_sequence
 
 # The models, their kinds, options, seeds and K sources: pssnmf.models.REGISTRY.
 BASELINES = models_lib.names("baseline")
@@ -204,8 +204,9 @@ class FitSettings:
 # ---- one workflow job: typed values in, the fits it runs out -------------------------------------
 
 #: The stages of the fit rules (workflow/rules/fit.smk, evaluate.smk): the grid of one model and K,
-#: the ct sweep of one PSS model on its base's chosen point, and the final test of one model.
-JOB_STAGES = ("grid", "ct", "final")
+#: the ct sweep of one PSS model on its base's chosen point, the final test of one model, and its
+#: cross-fits (the final fit again per validation fold, scoring that fold's tumours with truth).
+JOB_STAGES = ("grid", "ct", "final", "crossfit")
 _JOB_KEYS = {"stage", "task", "split_mode", "proportion", "model", "K", "folds", "grid", "fit", "seed",
              "fold_dir", "optimum", "replicates", "opportunity", "cosmic_signatures"}
 
@@ -246,7 +247,8 @@ def plan(spec: dict) -> FitJob:
     min_epochs, max_epochs), ``optimum`` (a chosen-points TSV, where the stage reads one),
     ``opportunity`` (:func:`pssnmf.opportunity.from_spec`) and ``cosmic_signatures`` (COSMIC+LR); a
     grid job also ``K``, ``folds`` and ``grid`` (``experiment.grid``: lambda_c, lambda_l2), a ct job
-    ``folds`` and ``grid`` (confidence_threshold), a final job ``replicates``.
+    ``folds`` and ``grid`` (confidence_threshold), a final job ``replicates``, a crossfit job ``folds``
+    and ``replicates``.
 
     The grid is expanded here, fold first, then lambda_c, then lambda_L2 (or ct): the order of the
     fits in the job's metrics file.
@@ -261,7 +263,8 @@ def plan(spec: dict) -> FitJob:
     if stage not in JOB_STAGES:
         raise ValueError(f"job spec: stage must be one of {', '.join(JOB_STAGES)}, got {stage!r}")
     kind = models_lib.spec(model).kind
-    if kind not in {"grid": ("grid",), "ct": ("pseudo_label",), "final": models_lib.KINDS}[stage]:
+    if kind not in {"grid": ("grid",), "ct": ("pseudo_label",), "final": models_lib.KINDS,
+                    "crossfit": models_lib.KINDS}[stage]:
         raise ValueError(f"job spec: a {stage} job cannot fit {model} (a {kind} model)")
     cast = _POINT_TYPES
     grid = spec.get("grid") or {}
@@ -271,6 +274,8 @@ def plan(spec: dict) -> FitJob:
     elif stage == "ct":
         points = [Point(model, confidence_threshold=cast["confidence_threshold"](ct), fold=str(fold))
                   for fold in spec["folds"] for ct in grid["confidence_threshold"]]
+    elif stage == "crossfit":
+        points = [Point(model, fold=f"{CROSSFIT_PREFIX}{fold}") for fold in spec["folds"]]
     else:
         points = [Point(model, fold="test")]
     points = complete_points(points, spec.get("optimum"), spec["task"], spec["split_mode"], spec["proportion"],

@@ -42,7 +42,7 @@ from scipy.stats import rankdata
 
 from pssnmf.data.atomic import write_table, write_text
 from pssnmf.etiologies import SHARE_SIGNATURES
-from pssnmf.folds import DDR_PATHWAYS, read_catalog_rows, read_membership, seed_sequence
+from pssnmf.folds import CROSSFIT_PREFIX, DDR_PATHWAYS, read_catalog_rows, read_membership, seed_sequence
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,10 @@ COSMIC_SHARE = "COSMIC-share"
 DEFAULT_FPR = (0.1, 0.05)
 DEFAULT_HYPERMUTATED_MIN = 500
 DEFAULT_MIN_MMR_SHARE = 0.3
-KEYS = ("split_mode", "proportion", "model", "score", "pathway")
+KEYS = ("split_mode", "proportion", "positives", "model", "score", "pathway")
+POSITIVES = ("test", "cross-fit")
+"""Which tumours with truth are the positives: the test set's (as Table 1), or every one, each
+scored out of fold (the final fit for the test set, its cross-fits for the validation folds)."""
 _TINY = np.finfo(np.float64).tiny
 
 
@@ -197,15 +200,18 @@ def score_rows(groups: Sequence[dict], fpr_targets: Sequence[float], n_boot: int
 # --------------------------------------------------------------------------------------------
 def share_frames(fold_dir: str | os.PathLike, signatures_path: str | os.PathLike, split_mode: str,
                  proportion: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The COSMIC-share baseline's (predictions, pools) frames for one fold directory: the test
-    tumours with truth and the screening pools, each with ``share_<pathway>`` columns."""
+    """The COSMIC-share baseline's (predictions, pools) frames for one fold directory: the tumours
+    with truth (``fold`` test, or outer<k> for validation fold k's, as the cross-fits label them)
+    and the screening pools, each with ``share_<pathway>`` columns."""
     from pssnmf.baselines import as_signatures
     from pssnmf.folds import proportion_label
 
     membership = read_membership(fold_dir)
     rows = membership[(membership["proportion"] == proportion_label(proportion)) & (membership["source"] == "tumour")
-                      & (((membership["set"] == "test") & (membership["truth"] != ""))
+                      & (((membership["set"] != "screening") & (membership["truth"] != ""))
                          | (membership["set"] == "screening"))].reset_index(drop=True)
+    # the fold a model prediction of each tumour with truth comes from: test, or the cross-fit outer<k>
+    rows["fold"] = np.where(rows["set"] == "validation", CROSSFIT_PREFIX + rows["fold"], rows["fold"])
     catalog = read_catalog_rows(Path(fold_dir) / "catalog.tsv")
     counts = catalog.loc[list(rows["row_id"])].to_numpy(dtype=np.float64)
     signatures, names = as_signatures(signatures_path)
@@ -213,7 +219,7 @@ def share_frames(fold_dir: str | os.PathLike, signatures_path: str | os.PathLike
     frame = rows.assign(split_mode=split_mode, proportion=float(proportion), model=COSMIC_SHARE, replicate=0)
     for j, pathway in enumerate(DDR_PATHWAYS):
         frame[f"share_{pathway}"] = shares[:, j]
-    test = frame[frame["set"] == "test"].reset_index(drop=True)
+    test = frame[frame["set"] != "screening"].reset_index(drop=True)
     pools = frame[frame["set"] == "screening"].rename(columns={"fold": "pool"}).reset_index(drop=True)
     return test, pools
 
@@ -224,9 +230,11 @@ def screening_table(predictions: pd.DataFrame, pools: pd.DataFrame, shares: Sequ
                     min_mmr_share: float = DEFAULT_MIN_MMR_SHARE) -> pd.DataFrame:
     """One row per (split mode, proportion, model, score, pathway); see the module docstring.
 
-    predictions, pools : the DDRd final fits' ``.predictions.tsv`` and ``.pools.tsv`` rows
-    (fold ``test``); shares : :func:`share_frames` per (split mode, proportion), which also gives
-    every tumour's COSMIC MMR share for the suspect flag.
+    predictions, pools : the DDRd final fits' ``.predictions.tsv`` (fold ``test``) and their
+    cross-fits' (folds ``outer<k>``), and the final fits' ``.pools.tsv`` rows; shares :
+    :func:`share_frames` per (split mode, proportion), which also gives every tumour's COSMIC MMR
+    share for the suspect flag.  Each model is scored twice (``positives``): on the test set's
+    positives only, and on every tumour with truth (cross-fit).
     """
     predictions = predictions[(predictions["source"] == "tumour") & predictions["truth"].isin(DDR_PATHWAYS)]
     share_test = pd.concat([t for t, _ in shares], ignore_index=True) if shares else pd.DataFrame()
@@ -244,11 +252,12 @@ def screening_table(predictions: pd.DataFrame, pools: pd.DataFrame, shares: Sequ
                                   & (pool_rows["proportion"].astype(float) == float(proportion))
                                   & (pool_rows["model"] == model)]
             replicates = sorted(test_part["replicate"].unique())
-            for kind in kinds:
+            for positives, kind in ((positives, kind) for positives in POSITIVES for kind in kinds):
+                scored = test_part if positives == "cross-fit" else test_part[test_part["fold"].astype(str) == "test"]
                 for pathway in DDR_PATHWAYS:
                     groups = []
                     for replicate in replicates:
-                        t = test_part[test_part["replicate"] == replicate].sort_values("row_id")
+                        t = scored[scored["replicate"] == replicate].sort_values("row_id")
                         p = pool_part[pool_part["replicate"] == replicate].sort_values("row_id")
                         positive = t[t["truth"] == pathway]
                         negative = p[(p["pool"] == "test") & (p["role"] == "proficient")]
@@ -269,7 +278,7 @@ def screening_table(predictions: pd.DataFrame, pools: pd.DataFrame, shares: Sequ
                             group["argmax_positive"] = (positive["predicted"] == pathway).to_numpy()
                             group["argmax_negative"] = (negative["predicted"] == pathway).to_numpy()
                         groups.append(group)
-                    key = (split_mode, float(proportion), model, kind, pathway)
+                    key = (split_mode, float(proportion), positives, model, kind, pathway)
                     row = dict(zip(KEYS, key))
                     row.update(score_rows(groups, fpr_targets, n_boot, level,
                                           seed_sequence(seed, "screening", *key)))
@@ -291,7 +300,8 @@ def _fmt(value, digits=3) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
 
-def screening_markdown(table: pd.DataFrame, fpr_targets: Sequence[float], any_rates: pd.DataFrame) -> str:
+def screening_markdown(table: pd.DataFrame, fpr_targets: Sequence[float], any_rates: pd.DataFrame,
+                       tcga: pd.DataFrame | None = None) -> str:
     """The screening table as markdown: per split mode and proportion, one line per model and score."""
     lines = ["# Screening: per-pathway scores against proficient tumours", "",
              "AUC and sensitivity at a false-positive rate on the test set (positives: tumours uniquely "
@@ -300,51 +310,119 @@ def screening_markdown(table: pd.DataFrame, fpr_targets: Sequence[float], any_ra
              "for each FPR target, the test set's realised sensitivity / FPR; the argmax call's own "
              "sensitivity / FPR (predicted class == pathway). docs/protocol.md, \"Screening\".", ""]
     tag = f"{fpr_targets[0]:g}"
-    for (split_mode, proportion), part in table.groupby(["split_mode", "proportion"], sort=True):
-        first = part.iloc[0]
+    for (split_mode, proportion), both in table.groupby(["split_mode", "proportion"], sort=True):
+        first = both.iloc[0]
         lines += [f"## {split_mode} split, {float(proportion):g} unlabelled", "",
                   f"{int(first['n_negative'])} proficient test tumours "
                   f"({int(first['n_suspect'])} hypermutated with a strong COSMIC MMR share), "
                   f"{int(first['n_validation_negative'])} proficient validation tumours (the cut-offs).", ""]
-        header = ["model", "score"]
-        for pathway in DDR_PATHWAYS:
-            n = int(part.loc[part["pathway"] == pathway, "n_positive"].iloc[0])
-            header += [f"{pathway} (n={n}) AUC", f"sens @ FPR {tag}", f"at cut-off: sens / FPR", "argmax: sens / FPR"]
-        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for (model, kind), rows in part.groupby(["model", "score"], sort=False):
-            cells = [model, kind]
+        for positives in POSITIVES:
+            part = both[both["positives"] == positives]
+            if part.empty:
+                continue
+            lines += [f"### Positives: {POSITIVE_TEXT[positives]}", ""]
+            header = ["model", "score"]
             for pathway in DDR_PATHWAYS:
-                r = rows[rows["pathway"] == pathway].iloc[0]
+                n = int(part.loc[part["pathway"] == pathway, "n_positive"].iloc[0])
+                header += [f"{pathway} (n={n}) AUC", f"sens @ FPR {tag}", "at cut-off: sens / FPR", "argmax: sens / FPR"]
+            lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            for (model, kind), rows in part.groupby(["model", "score"], sort=False):
+                cells = [model, kind]
+                for pathway in DDR_PATHWAYS:
+                    r = rows[rows["pathway"] == pathway].iloc[0]
 
-                def ci(name):
-                    return f"{_fmt(r.get(name))} [{_fmt(r.get(name + '_low'))}, {_fmt(r.get(name + '_high'))}]"
+                    def ci(name, r=r):
+                        return f"{_fmt(r.get(name))} [{_fmt(r.get(name + '_low'))}, {_fmt(r.get(name + '_high'))}]"
 
-                cells += [ci("auc"), ci(f"sensitivity_at_fpr_{tag}"),
-                          f"{_fmt(r.get(f'test_sensitivity_at_cutoff_{tag}'))} / {_fmt(r.get(f'test_fpr_at_cutoff_{tag}'))}",
-                          (f"{_fmt(r.get('argmax_sensitivity'))} / {_fmt(r.get('argmax_fpr'))}"
-                           if kind == "probability" else "–")]
-            lines.append("| " + " | ".join(cells) + " |")
+                    cells += [ci("auc"), ci(f"sensitivity_at_fpr_{tag}"),
+                              f"{_fmt(r.get(f'test_sensitivity_at_cutoff_{tag}'))} / "
+                              f"{_fmt(r.get(f'test_fpr_at_cutoff_{tag}'))}",
+                              (f"{_fmt(r.get('argmax_sensitivity'))} / {_fmt(r.get('argmax_fpr'))}"
+                               if kind == "probability" else "–")]
+                lines.append("| " + " | ".join(cells) + " |")
+            lines.append("")
         rates = any_rates[(any_rates["split_mode"] == split_mode)
                           & (any_rates["proportion"].astype(float) == float(proportion))]
         if len(rates):
-            lines += ["", "Share of proficient test tumours the argmax rule calls deficient (any pathway): "
-                      + "; ".join(f"{r.model} {_fmt(r.argmax_any_deficiency_fpr)}" for r in rates.itertuples()) + "."]
-        lines.append("")
+            lines += ["Share of proficient test tumours the argmax rule calls deficient (any pathway): "
+                      + "; ".join(f"{r.model} {_fmt(r.argmax_any_deficiency_fpr)}" for r in rates.itertuples()) + ".",
+                      ""]
+        if tcga is not None and len(tcga):
+            here = tcga[(tcga["split_mode"] == split_mode) & (tcga["proportion"].astype(float) == float(proportion))]
+            lines += ["### TCGA macro F1 over the three pathways (Table 1's `tcga_f1_truth_classes`): "
+                      "test set only against every tumour with truth, out of fold", "",
+                      "| model | test set: F1 [95 % interval] (width) | cross-fit: F1 [95 % interval] (width) |",
+                      "|---|---|---|"]
+            for model, rows in here.groupby("model", sort=False):
+                cells = [model]
+                for positives in POSITIVES:
+                    r = rows[rows["positives"] == positives]
+                    if r.empty:
+                        cells.append("–")
+                        continue
+                    r = r.iloc[0]
+                    cells.append(f"{_fmt(r['tcga_f1_truth_classes'])} [{_fmt(r['tcga_f1_truth_classes_low'])}, "
+                                 f"{_fmt(r['tcga_f1_truth_classes_high'])}] ({_fmt(r['tcga_f1_truth_classes_width'])}; "
+                                 f"n={int(r['n_tumours'])})")
+                lines.append("| " + " | ".join(cells) + " |")
+            lines.append("")
     return "\n".join(lines)
+
+
+POSITIVE_TEXT = {"test": "the test set's tumours with truth (as Table 1)",
+                 "cross-fit": "every tumour with truth, each scored by a model that never saw it (cross-fit)"}
+
+
+def tcga_table(predictions: pd.DataFrame, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
+    """Table 1's TCGA scores of the DDRd models on the test set's tumours and on every tumour with
+    truth out of fold (``positives``), with bootstrap intervals over tumours and seeds and their widths."""
+    from pssnmf.experiment import TABLE1_SCORES
+    from pssnmf.metrics import bootstrap_ci
+
+    tumours = predictions[(predictions["source"] == "tumour") & (predictions["truth"] != "")]
+    rows = []
+    for (split_mode, proportion, model), part in tumours.groupby(["split_mode", "proportion", "model"], sort=True):
+        for positives in POSITIVES:
+            scored = part if positives == "cross-fit" else part[part["fold"].astype(str) == "test"]
+            pairs = [(r["truth"].astype(str).to_numpy(), r["predicted"].astype(str).to_numpy())
+                     for _, r in scored.sort_values(["replicate", "row_id"]).groupby("replicate", sort=True)]
+            key = (split_mode, float(proportion), positives, model)
+            row = dict(zip(("split_mode", "proportion", "positives", "model"), key), n_tumours=len(pairs[0][0]),
+                       n_seeds=len(pairs))
+            for name, source, metric in TABLE1_SCORES:
+                if source != "tumour":
+                    continue
+                value, low, high = bootstrap_ci(pairs, metric, n_boot=n_boot, level=level,
+                                                seed=seed_sequence(seed, "screening-tcga", *key, name))
+                row.update({name: value, f"{name}_low": low, f"{name}_high": high, f"{name}_width": high - low})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _read_predictions(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    frame = _read_all(paths)
+    frame["truth"] = frame["truth"].fillna("")
+    return frame
 
 
 def write_screening(predictions_paths: Sequence[str | os.PathLike], pools_paths: Sequence[str | os.PathLike],
                     fold_dirs: Sequence[str], cosmic: str | os.PathLike, out_tsv: str | os.PathLike,
-                    out_md: str | os.PathLike, fpr_targets: Sequence[float] = DEFAULT_FPR, n_boot: int = 1000,
-                    seed: int = 0, hypermutated_min: int = DEFAULT_HYPERMUTATED_MIN,
+                    out_md: str | os.PathLike, crossfit_paths: Sequence[str | os.PathLike] = (),
+                    out_tcga: str | os.PathLike | None = None, fpr_targets: Sequence[float] = DEFAULT_FPR,
+                    n_boot: int = 1000, seed: int = 0, hypermutated_min: int = DEFAULT_HYPERMUTATED_MIN,
                     min_mmr_share: float = DEFAULT_MIN_MMR_SHARE) -> pd.DataFrame:
-    """Read the DDRd final fits' files, write the screening table (TSV and markdown)."""
-    predictions = pd.concat([pd.read_csv(p, sep="\t", keep_default_na=False, na_values=[""])
-                             for p in predictions_paths], ignore_index=True)
+    """Read the DDRd final fits' files (and their cross-fits'), write the screening table (TSV and
+    markdown) and the TCGA scores on the test set and out of fold (``out_tcga``)."""
+    predictions = _read_predictions(predictions_paths)
     predictions = predictions[predictions["fold"].astype(str) == "test"]
-    predictions["truth"] = predictions["truth"].fillna("")
-    pools = pd.concat([pd.read_csv(p, sep="\t", dtype={"heterozygous": str}, keep_default_na=False,
-                                   na_values=[""]) for p in pools_paths], ignore_index=True)
+    if crossfit_paths:
+        crossfit = _read_predictions(crossfit_paths)
+        outer = crossfit["fold"].astype(str).str.startswith(CROSSFIT_PREFIX)
+        if not outer.all():
+            raise ValueError(f"{crossfit_paths[0]}: cross-fit predictions must come from folds "
+                             f"{CROSSFIT_PREFIX}<k>; found {sorted(crossfit.loc[~outer, 'fold'].astype(str).unique())}")
+        predictions = pd.concat([predictions, crossfit], ignore_index=True)
+    pools = _read_all(pools_paths, dtype={"heterozygous": str})
     if pools.empty:
         raise ValueError(f"{pools_paths[0]}: the screening pools are empty; screening needs the DDRd task's "
                          "proficient tumours (folds built with the DDR status columns)")
@@ -358,8 +436,11 @@ def write_screening(predictions_paths: Sequence[str | os.PathLike], pools_paths:
         shares.append(share_frames(by_split[split_mode], cosmic, split_mode, float(proportion)))
     table = screening_table(predictions, pools, shares, fpr_targets=fpr_targets, n_boot=n_boot, seed=seed,
                             hypermutated_min=hypermutated_min, min_mmr_share=min_mmr_share)
+    tcga = tcga_table(predictions, n_boot=n_boot, seed=seed)
     write_table(table, out_tsv)
-    write_text(screening_markdown(table, fpr_targets, any_call_rates(pools)), out_md)
+    if out_tcga is not None:
+        write_table(tcga, out_tcga)
+    write_text(screening_markdown(table, fpr_targets, any_call_rates(pools), tcga), out_md)
     log.info("screening: %d rows (%d models) written to %s", len(table), table["model"].nunique(), out_tsv)
     return table
 
@@ -407,9 +488,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--pools", nargs="+", required=True, help="the same fits' .pools.tsv")
         p.add_argument("--folds", nargs="+", required=True, help="the DDRd fold directories (one per split mode)")
         p.add_argument("--cosmic", required=True, help="COSMIC SBS signature file (the COSMIC-share baseline)")
+        p.add_argument("--crossfit", nargs="+", default=[], help="the cross-fits' .predictions.tsv (results/crossfit)")
     table = sub.choices["table"]
     table.add_argument("--out-tsv", required=True)
     table.add_argument("--out-md", required=True)
+    table.add_argument("--out-tcga", help="TSV: Table 1's TCGA scores on the test set and on every tumour with truth")
     table.add_argument("--fpr", nargs="+", type=float, default=list(DEFAULT_FPR), help="false-positive-rate targets")
     table.add_argument("--n-boot", type=int, default=1000)
     table.add_argument("--seed", type=int, default=0)
@@ -434,24 +517,29 @@ def _run(args: argparse.Namespace) -> None:
             raise ValueError(f"--fpr: every target must lie in (0, 1); got {value}")
     if args.command == "table":
         write_screening(args.predictions, args.pools, args.folds, args.cosmic, args.out_tsv, args.out_md,
-                        fpr_targets=args.fpr, n_boot=args.n_boot, seed=args.seed,
+                        crossfit_paths=args.crossfit, out_tcga=args.out_tcga, fpr_targets=args.fpr, n_boot=args.n_boot, seed=args.seed,
                         hypermutated_min=args.hypermutated_min, min_mmr_share=args.min_mmr_share)
         return
     from pssnmf.plots.common import save_figure
     from pssnmf.plots.screening import roc_figure
 
-    predictions = _read_all(args.predictions)
+    predictions = pd.concat([_read_predictions(args.predictions)] +
+                            ([_read_predictions(args.crossfit)] if args.crossfit else []), ignore_index=True)
     pools = _read_all(args.pools, dtype={"heterozygous": str})
-    keep = lambda f: f[(f["split_mode"] == args.split_mode) & (f["proportion"].astype(float) == args.proportion)  # noqa: E731
-                       & (f["fold"].astype(str) == "test" if "fold" in f else True)]
-    predictions, pools = keep(predictions), keep(pools)
-    predictions["truth"] = predictions["truth"].fillna("")
+
+    def here(frame):
+        return frame[(frame["split_mode"] == args.split_mode) & (frame["proportion"].astype(float) == args.proportion)]
+
+    predictions, pools = here(predictions), here(pools)
     fold_dir = {Path(d).name: d for d in args.folds}.get(args.split_mode)
     if fold_dir is None:
         raise ValueError(f"--folds: none is the {args.split_mode!r} split's directory: {args.folds}")
     share = share_frames(fold_dir, args.cosmic, args.split_mode, args.proportion)
+    if not args.crossfit:  # the test set's positives only, for the share too
+        share = (share[0][share[0]["fold"] == "test"], share[1])
     points = roc_points(predictions, pools, share)
-    fig = roc_figure(points, f"{args.split_mode} split, {args.proportion:g} unlabelled")
+    positives = "every tumour with truth, out of fold" if args.crossfit else "the test set's tumours"
+    fig = roc_figure(points, f"{args.split_mode} split, {args.proportion:g} unlabelled; positives: {positives}")
     save_figure(fig, points, args.out)
 
 

@@ -409,8 +409,10 @@ def fit_job(stage):
             job.update(K=int(wildcards.k), folds=FOLDS, grid=GRID_LAMBDAS)
         if stage == "ct":
             job.update(folds=FOLDS, grid=GRID_CTS)
-        if stage == "final":
+        if stage in ("final", "crossfit"):
             job["replicates"] = EXPERIMENT["evaluation"]["replicates"]
+        if stage == "crossfit":
+            job["folds"] = FOLDS
         for key, name in (("optimum", "optimum"), ("cosmic", "cosmic_signatures")):
             if key in input.keys():
                 job[name] = getattr(input, key)
@@ -471,6 +473,16 @@ def baseline_inputs(wildcards):
         # The COSMIC set at the profiles' scale: genome unless experiment.opportunity is exome.
         files["cosmic"] = cosmic_outputs()[1 if OPPORTUNITY == "exome" else 0]
     return files
+
+
+def final_inputs(wildcards):
+    """What a final fit (or its cross-fits) reads: the fold and the chosen points; a baseline's own."""
+    if wildcards.model in BASELINE_MODELS:
+        return baseline_inputs(wildcards)
+    return {
+        **fold_files(wildcards),
+        "optimum": f"results/select/{wildcards.task}/{wildcards.split}/u{wildcards.prop}/chosen.tsv",
+    }
 
 
 EXPORT = EXPERIMENT["export"]
@@ -537,7 +549,8 @@ EXPERIMENT_TARGETS = ["results/tables/table1.tsv", "results/tables/table1.md"] +
     "results/models/{task}.npz", task=EXPERIMENT_TASKS
 )
 if "ddrd" in EXPERIMENT_TASKS:
-    EXPERIMENT_TARGETS += ["results/tables/screening.tsv", "results/tables/screening.md"]
+    EXPERIMENT_TARGETS += ["results/tables/screening.tsv", "results/tables/screening.md",
+                           "results/tables/screening_tcga.tsv"]
     EXPERIMENT_TARGETS += expand(
         "results/figures/screening_roc_{split}_u{prop}.{ext}",
         split=EXPORT["split_mode"],

@@ -108,6 +108,33 @@ rule export_model:
         " --out {output:q} > {log:q} 2>&1"
 
 
+rule fit_crossfit:
+    """The final fit again per validation fold k, with fold k's tumours with truth swapped for the
+    test set's: each DDRd tumour with truth is scored by a model that never saw it (screening)."""
+    input:
+        unpack(final_inputs),
+    output:
+        metrics="results/crossfit/{task}/{split}/u{prop}/{model}.tsv",
+        timings="results/crossfit/{task}/{split}/u{prop}/{model}.timings.tsv",
+        predictions="results/crossfit/{task}/{split}/u{prop}/{model}.predictions.tsv",
+    log:
+        "results/logs/crossfit/{task}_{split}_u{prop}_{model}.log",
+    wildcard_constraints:
+        task="ddrd",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        runtime=240,
+        mem_mb=1000,
+    params:
+        spec=fit_job("crossfit"),
+    shell:
+        "python -m pssnmf.experiment job --spec {params.spec:q} --threads {threads}"
+        " --metrics-out {output.metrics:q} --timings-out {output.timings:q}"
+        " --predictions-out {output.predictions:q} > {log:q} 2>&1"
+
+
 # Screening (docs/protocol.md, "Screening"): the DDRd final models' per-pathway scores against the
 # proficient tumour pools the folds set aside; cut-offs from the validation pool.
 rule screening_table:
@@ -124,6 +151,12 @@ rule screening_table:
             prop=PROPORTIONS,
             model=ALL_MODELS + BASELINE_MODELS,
         ),
+        crossfit=expand(
+            "results/crossfit/ddrd/{split}/u{prop}/{model}.predictions.tsv",
+            split=SPLITS,
+            prop=PROPORTIONS,
+            model=ALL_MODELS + BASELINE_MODELS,
+        ),
         folds=expand("results/folds/ddrd/{split}/membership.tsv", split=SPLITS),
         cosmic=cosmic_outputs()[1],
     output:
@@ -133,6 +166,7 @@ rule screening_table:
             category="Tables",
         ),
         md="results/tables/screening.md",
+        tcga="results/tables/screening_tcga.tsv",
     log:
         "results/logs/tables/screening.log",
     conda:
@@ -147,7 +181,8 @@ rule screening_table:
         min_mmr_share=SCREENING["min_mmr_share"],
     shell:
         "python -m pssnmf.screening table --predictions {input.predictions:q} --pools {input.pools:q}"
-        " --folds {params.fold_dirs:q} --cosmic {input.cosmic:q} --out-tsv {output.tsv:q}"
+        " --crossfit {input.crossfit:q} --folds {params.fold_dirs:q} --cosmic {input.cosmic:q}"
+        " --out-tsv {output.tsv:q} --out-tcga {output.tcga:q}"
         " --out-md {output.md:q} --fpr {params.fpr:q} --n-boot {params.n_boot:q} --seed {params.seed:q}"
         " --hypermutated-min {params.hypermutated:q} --min-mmr-share {params.min_mmr_share:q}"
         " > {log:q} 2>&1"
@@ -161,6 +196,10 @@ rule screening_roc:
         ),
         pools=expand(
             "results/final/ddrd/{{split}}/u{{prop}}/{model}.pools.tsv",
+            model=ALL_MODELS + BASELINE_MODELS,
+        ),
+        crossfit=expand(
+            "results/crossfit/ddrd/{{split}}/u{{prop}}/{model}.predictions.tsv",
             model=ALL_MODELS + BASELINE_MODELS,
         ),
         folds="results/folds/ddrd/{split}/membership.tsv",
@@ -181,5 +220,5 @@ rule screening_roc:
         stem=lambda w, output: output[0].removesuffix(".png"),
     shell:
         "python -m pssnmf.screening roc --predictions {input.predictions:q} --pools {input.pools:q}"
-        " --folds {params.fold_dir:q} --cosmic {input.cosmic:q} --split-mode {wildcards.split:q}"
+        " --crossfit {input.crossfit:q} --folds {params.fold_dir:q} --cosmic {input.cosmic:q} --split-mode {wildcards.split:q}"
         " --proportion {wildcards.prop:q} --out {params.stem:q} > {log:q} 2>&1"
