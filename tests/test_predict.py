@@ -384,3 +384,21 @@ def test_write_tsv_writes_what_pandas_writes(model_file, new_tumours, tmp_path, 
         table.to_csv(expected, sep="\t", index=False, float_format="%.8g", lineterminator="\n")
         write_tsv(table, written)
         assert written.read_bytes() == expected.read_bytes()
+
+
+def test_screening_columns_apply_the_models_cutoffs(model_file, new_tumours, tmp_path):
+    """A model with the workflow's screening cut-offs gets one screen_<pathway>_fpr<rate> column each:
+    the class's probability above the cut-off; a model without them gets none."""
+    cutoffs = {"0.1": {"MMR": 0.5, "HR": 0.2}, "0.05": {"MMR": 0.9}}
+    path = rewrite_model(model_file, tmp_path / "screened.npz",
+                         lambda info: info["metadata"].update(screening={"cutoffs": {"probability": cutoffs}}))
+    table = predict_counts(read_model(path), new_tumours, n_resamples=0).table
+    for tag, by_class in cutoffs.items():
+        for pathway, cut in by_class.items():
+            assert table[f"screen_{pathway}_fpr{tag}"].tolist() == (table[f"probability_{pathway}"] > cut).tolist()
+    assert not any(c.startswith("screen_") for c in predict_counts(read_model(model_file), new_tumours,
+                                                                   n_resamples=0).table.columns)
+    broken = rewrite_model(model_file, tmp_path / "broken.npz",
+                           lambda info: info["metadata"].update(screening={"cutoffs": {"probability": {"0.1": {"XYZ": 1}}}}))
+    with pytest.raises(ValueError, match="XYZ"):
+        predict_counts(read_model(broken), new_tumours, n_resamples=0)

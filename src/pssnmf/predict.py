@@ -337,6 +337,7 @@ def predict_counts(model, counts: pd.DataFrame, min_mutations: int = MIN_MUTATIO
     columns["mutations"] = mutations.astype(np.int64)
     columns["low_count"] = mutations < min_mutations
     columns["ood"], columns["ood_reason"] = out_of_distribution(model, cosines)
+    columns.update(screening_calls(model, proba, classes))
     columns.update(_uncertainty_columns(scaled_model, counts, classes, top, mutations, min_mutations, n_resamples,
                                         level, max_interval_width, random_state))
     # An empty ood (a model without a threshold) calls nothing undetermined.
@@ -348,6 +349,28 @@ def predict_counts(model, counts: pd.DataFrame, min_mutations: int = MIN_MUTATIO
                          f"classes {classes}, signatures {names}")
     return Prediction(table=table, classes=classes, signature_names=names,
                       contributions=contribution_table(table["sample"], exposures, weights, classes, names, top))
+
+
+def screening_calls(model, proba: np.ndarray, classes: list[str]) -> dict[str, np.ndarray]:
+    """``screen_<pathway>_fpr<target>`` columns: is the class's probability above the cut-off the
+    workflow chose for that false-positive rate on proficient validation tumours
+    (``metadata["screening"]``, docs/protocol.md, "Screening")?  None for a model without cut-offs."""
+    screening = (getattr(model, "metadata_", None) or {}).get("screening")
+    if screening is None:
+        return {}
+    try:
+        cutoffs = {str(tag): {str(k): float(v) for k, v in by_class.items()}
+                   for tag, by_class in screening["cutoffs"]["probability"].items()}
+    except (KeyError, TypeError, AttributeError, ValueError):
+        raise ValueError("the model's metadata 'screening' is not the workflow's (cutoffs -> probability -> "
+                         "FPR -> pathway -> number)") from None
+    out = {}
+    for tag, by_class in cutoffs.items():
+        for pathway, cut in by_class.items():
+            if pathway not in classes:
+                raise ValueError(f"the model's screening cut-off names class {pathway!r}, not one of {classes}")
+            out[f"screen_{_column_name(pathway)}_fpr{tag}"] = proba[:, classes.index(pathway)] > cut
+    return out
 
 
 def out_of_distribution(model, cosines: np.ndarray) -> tuple[object, np.ndarray]:
@@ -641,6 +664,11 @@ def _log_model(path, model) -> None:
     log.info("model %s: %d signatures, classes %s (mode %s, trained with pssnmf %s)", path,
              model.signatures_.shape[0], ", ".join(str(c) for c in model.classes_), model.mode,
              getattr(model, "library_version_", "?"))
+    screening = (getattr(model, "metadata_", None) or {}).get("screening")
+    if isinstance(screening, dict) and isinstance(screening.get("cutoffs"), dict):
+        log.info("model %s: screening cut-offs for false-positive rates %s, chosen on %s proficient validation "
+                 "tumours (screen_* columns)", path, ", ".join(screening["cutoffs"].get("probability", {})),
+                 screening.get("n_validation", "?"))
 
 
 OUTPUT_NAMES = ("predictions.tsv", "contributions.tsv", "per_mutation.tsv", "plots")
