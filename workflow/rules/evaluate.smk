@@ -5,9 +5,9 @@
 
 
 rule fit_final:
+    """The final fit of a model's chosen point, or of a baseline (no grid), over the seeds."""
     input:
-        unpack(fold_files),
-        optimum="results/select/{task}/{split}/u{prop}/chosen.tsv",
+        unpack(final_inputs),
     output:
         metrics="results/final/{task}/{split}/u{prop}/{model}.tsv",
         timings="results/final/{task}/{split}/u{prop}/{model}.timings.tsv",
@@ -17,40 +17,12 @@ rule fit_final:
     log:
         "results/logs/final/{task}_{split}_u{prop}_{model}.log",
     wildcard_constraints:
-        model="|".join(ALL_MODELS),
+        model="|".join(re.escape(m) for m in ALL_MODELS + BASELINE_MODELS),
     conda:
         ENV
     threads: 1
     resources:
         runtime=120,
-        mem_mb=1000,
-    params:
-        spec=fit_job("final"),
-    shell:
-        "python -m pssnmf.experiment job --spec {params.spec:q} --threads {threads}"
-        " --metrics-out {output.metrics:q} --timings-out {output.timings:q}"
-        " --models-dir {output.models:q} --predictions-out {output.predictions:q}"
-        " --pools-out {output.pools:q} > {log:q} 2>&1"
-
-
-rule fit_baseline:
-    input:
-        unpack(baseline_inputs),
-    output:
-        metrics="results/final/{task}/{split}/u{prop}/{model}.tsv",
-        timings="results/final/{task}/{split}/u{prop}/{model}.timings.tsv",
-        predictions="results/final/{task}/{split}/u{prop}/{model}.predictions.tsv",
-        pools="results/final/{task}/{split}/u{prop}/{model}.pools.tsv",
-        models=directory("results/final/{task}/{split}/u{prop}/{model}.models"),
-    log:
-        "results/logs/final/{task}_{split}_u{prop}_{model}.log",
-    wildcard_constraints:
-        model="|".join(re.escape(m) for m in BASELINE_MODELS) or "(?!)",
-    conda:
-        ENV
-    threads: 1
-    resources:
-        runtime=60,
         mem_mb=1000,
     params:
         spec=fit_job("final"),
