@@ -36,11 +36,14 @@ def _commands(tmp: Path) -> dict[str, tuple[list[str], Path]]:
                                              str(missing), "--folds", str(tmp), "--cosmic", str(bad),
                                              "--out-tsv", str(out / "s.tsv"), "--out-md", str(out / "s.md")],
                                        missing),
+        "python -m pssnmf.release": (py + ["pssnmf.release", "--spec", "{}", "--catalog", str(missing), "--samples",
+                                           str(missing), "--n-folds", "3", "--per-class", "10", "--out",
+                                           str(out / "r.npz")], "--spec"),
     }
 
 
 PROGRAMS = ["pssnmf predict", "python -m pssnmf.data", "python -m pssnmf.experiment", "python -m pssnmf.figures",
-    "python -m pssnmf.opportunity", "python -m pssnmf.screening"]
+    "python -m pssnmf.opportunity", "python -m pssnmf.screening", "python -m pssnmf.release"]
 
 
 @pytest.mark.parametrize("prog", PROGRAMS)
@@ -72,7 +75,7 @@ def test_every_stage_module_of_the_rules_runs_under_the_policy():
     rules = "\n".join(path.read_text() for path in (PROJECT / "workflow" / "rules").glob("*.smk"))
     modules = set(re.findall(r"python -m (pssnmf(?:\.\w+)+)", rules))
     assert modules == {"pssnmf.data", "pssnmf.experiment", "pssnmf.figures", "pssnmf.opportunity",
-                       "pssnmf.screening"}, modules
+                       "pssnmf.screening", "pssnmf.release"}, modules
     for module in modules:
         path = PROJECT / "src" / Path(*module.split("."))
         source = (path / "__main__.py" if path.is_dir() else path.with_suffix(".py")).read_text()
@@ -85,7 +88,7 @@ def test_one_command_reaches_every_stage(entry, tmp_path):
     """``pssnmf <stage> ...`` (and ``python -m pssnmf <stage> ...``) is the stage's own command."""
     listed = subprocess.run(entry + ["--help"], capture_output=True, text=True)
     assert listed.returncode == 0
-    for stage in ("data", "experiment", "figures", "opportunity", "screening"):
+    for stage in ("data", "experiment", "figures", "opportunity", "screening", "release"):
         assert f"pssnmf {stage} --help" in listed.stdout, listed.stdout
     missing = tmp_path / "missing.tsv"
     run = subprocess.run(entry + ["experiment", "select", "--metrics", str(missing), "--summary-out",

@@ -161,3 +161,26 @@ def test_crossfit_folds_leave_out_the_tumours_they_score(ddrd_folds):
     assert len(scored) == len(set(scored))
     with pytest.raises(ValueError, match="cross-fit fold"):
         load_fold(fold_dir, 0.5, "outer7")
+
+
+def test_release_trains_on_every_cell_line_and_no_pool_tumour(ddrd_folds, data_dir, tmp_path):
+    """The release's rows (pssnmf.release): the final fit's labelled count, balanced, drawn from every
+    cell line; the proportion's unlabelled count; no tumour of the screening pools; the same rows on
+    every call."""
+    from pssnmf.release import release_fold
+
+    fold_dir, samples = ddrd_folds
+    inputs = fold_dir.parent / "inputs"
+    settings = FoldSettings(seed=3, per_class=12, test_per_class=30, proportions=PROPORTIONS)
+    data = release_fold(inputs / "catalog.tsv", inputs / "samples.tsv", fold_dir, "ddrd", settings, 0.5)
+    labelled = data.train[data.train["label"] != ""]
+    assert labelled["label"].value_counts().to_dict() == {c: 3 * 12 for c in ("BER", "Control", "HR", "MMR")}
+    cells = samples[(samples["source"] == "cell_line") & (samples["label"] != "")]
+    assert set(labelled["sample"]) == set(cells.index)  # every subclone, test-set ones too
+    unlabelled = data.train[data.train["label"] == ""]
+    assert len(unlabelled) == len(labelled) and unlabelled["sample"].is_unique
+    membership = pd.read_csv(fold_dir / "membership.tsv", sep="\t", dtype=str, keep_default_na=False)
+    assert not set(unlabelled["sample"]) & set(membership.loc[membership["set"] == "screening", "sample"])
+    np.testing.assert_allclose(data.X_train.sum(axis=1), 1.0)
+    again = release_fold(inputs / "catalog.tsv", inputs / "samples.tsv", fold_dir, "ddrd", settings, 0.5)
+    assert np.array_equal(again.X_train, data.X_train) and again.train.equals(data.train)

@@ -4,6 +4,7 @@ fits' files with scikit-learn (docs/protocol.md, "Screening")."""
 from __future__ import annotations
 
 import math
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -161,3 +162,71 @@ def test_crossfit_scores_every_tumour_with_truth_once_out_of_fold(workflow_run: 
     table = pd.read_csv(workflow_run / "results" / "tables" / "screening_tcga.tsv", sep="\t")
     wide = table.pivot_table(index=["split_mode", "model"], columns="positives", values="n_tumours")
     assert (wide["cross-fit"] > wide["test"]).all()
+
+
+def test_release_records_its_provenance_and_rebuilds_to_the_same_bytes(workflow_run: Path, tmp_path: Path) -> None:
+    """results/release/ddrd.npz (pssnmf.release): the chosen point of the export, the checksums of
+    its inputs, the Table 1 row it scored, its own cut-offs from the validation pool; and the same
+    command again gives the same bytes."""
+    import shlex
+    import sys
+
+    from pssnmf.folds import load_pools
+    from pssnmf.model import load_model
+    from pssnmf.release import sha256
+
+    path = workflow_run / "results" / "release" / "ddrd.npz"
+    model = load_model(path, estimator=False)
+    release = model.metadata_["release"]
+    chosen = pd.read_csv(workflow_run / "results/select/ddrd/grouped/u0.5/chosen.tsv", sep="\t")
+    row = chosen[chosen["model"] == "PSS-NMF"].iloc[0]
+    h = release["hyperparameters"]
+    assert (h["K"], h["lambda_c"], h["lambda_l2"], h["confidence_threshold"]) == (
+        row["K"], row["lambda_c"], row["lambda_l2"], row["confidence_threshold"])
+    assert release["inputs"]["catalog"]["sha256"] == sha256(workflow_run / "results/data/ddrd/catalog.tsv")
+    assert release["inputs"]["table1"]["sha256"] == sha256(workflow_run / "results/tables/table1.tsv")
+    assert set(release["project"]) == {"version", "commit", "dirty"}  # commit: None in the copied clone
+    table1 = pd.read_csv(workflow_run / "results/tables/table1.tsv", sep="\t")
+    own = table1[(table1["task"] == "ddrd") & (table1["split_mode"] == "grouped") & (table1["model"] == "PSS-NMF")]
+    assert release["protocol_scores"]["table1"][0]["tcga_f1"] == pytest.approx(own.iloc[0]["tcga_f1"])
+    assert release["n_labelled"] == release["n_unlabelled"] > 0
+    # its own cut-offs: the release model's probabilities on the proficient validation pool
+    X, pools = load_pools(workflow_run / "results/folds/ddrd/grouped", 0.5)
+    validation = (pools["fold"] == "validation").to_numpy()
+    # scored in one batch, as the release scores them (batched NNLS: the last bit can depend on the batch)
+    probability = model.predict_proba(X[validation])[(pools.loc[validation, "role"] == "proficient").to_numpy()]
+    classes = list(model.classes_)
+    for tag, by_pathway in model.metadata_["screening"]["cutoffs"]["probability"].items():
+        for pathway, cut in by_pathway.items():
+            scores = np.sort(probability[:, classes.index(pathway)])[::-1]
+            assert cut == scores[math.floor(float(tag) * len(scores) + 1e-9)]
+    # the rule's own command (as Snakemake prints it), run again into another file: the same bytes
+    from _workflow import snakemake_command
+
+    dry = subprocess.run(snakemake_command(workflow_run, "-n", "-p", "--forcerun", "release_model",
+                                           "results/release/ddrd.npz"), capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr
+    line = next(line for line in (dry.stdout + dry.stderr).splitlines()
+                if "python -m pssnmf.release" in line and "results/release/ddrd.npz" in line)
+    words = shlex.split(line[line.index("python -m pssnmf.release"):])
+    words = words[:words.index(">")]
+    words[words.index("--out") + 1] = str(tmp_path / "again.npz")
+    venv = workflow_run.parent / "venv" / "bin" / "python"  # the quick start's environment, as the rule ran
+    python = str(venv) if venv.exists() else sys.executable
+    run = subprocess.run([python, *words[1:]], cwd=workflow_run, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "again.npz").read_bytes() == path.read_bytes()
+
+
+def test_project_commit_is_the_checkouts() -> None:
+    """A release records the commit it was built from where the project is a git checkout."""
+    from pssnmf.release import project_commit
+
+    from _workflow import PROJECT
+
+    recorded = project_commit()
+    if (PROJECT / ".git").exists():
+        head = subprocess.run(["git", "-C", str(PROJECT), "rev-parse", "HEAD"], capture_output=True, text=True)
+        assert recorded["commit"] == head.stdout.strip() and isinstance(recorded["dirty"], bool)
+    else:
+        assert recorded == {"commit": None, "dirty": None}

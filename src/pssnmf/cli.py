@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
             "position, ref, alt, channel and each signature's probability of having made the mutation."
         ),
     )
-    p.add_argument("--model", required=True, help="trained model file (.npz)")
+    p.add_argument("--model", help="trained model file (.npz); default: the shipped DDRd model (pssnmf models)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--catalog", help="SBS96 count matrix (.tsv/.csv/.txt)")
     src.add_argument("--maf", help="MAF of single-base substitutions (needs --fasta unless it has a CONTEXT column)")
@@ -113,6 +113,10 @@ def _parser() -> argparse.ArgumentParser:
                         "(default: 0.5)")
     p.add_argument("--seed", type=int, default=0, help="seed of the resampling (default: 0)")
     p.add_argument("-q", "--quiet", action="store_true", help="only print errors")
+    sub.add_parser("models", help="list the models shipped with this installation and their provenance",
+                   description="The shipped models (the workflow's released models of a full-scale run): what "
+                               "each is, which commit and config made it, its scores in the protocol, its "
+                               "screening cut-offs.")
     commands.add_options(parser)
     return parser
 
@@ -125,6 +129,7 @@ STAGES = {
     "figures": ("pssnmf.figures", "Tables 2-4 and the figures from the workflow's files"),
     "opportunity": ("pssnmf.opportunity", "the genome/exome opportunity ratio from the COSMIC files"),
     "screening": ("pssnmf.screening", "per-pathway screening scores against proficient tumours, ROC curves"),
+    "release": ("pssnmf.release", "the exported model's point retrained on all of a task's data, with provenance"),
 }
 
 
@@ -135,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return importlib.import_module(STAGES[argv[0]][0]).main(argv[1:])
     args = _parser().parse_args(argv)
+    if args.command == "models":
+        return commands.run("pssnmf models", _models, args, log_format="plain")
     if args.command == "predict":
         return commands.run("pssnmf predict", lambda a: _stoppable(_predict, a), args, log_format="plain")
     return EXIT_BAD_INPUT  # pragma: no cover - argparse enforces a command
@@ -163,8 +170,29 @@ def _stoppable(command, args) -> int:
             signal.signal(getattr(signal, name), handler)
 
 
+def _models(args) -> int:
+    """``pssnmf models``: each shipped model and its provenance."""
+    from pssnmf import predict, shipped
+
+    models = shipped.shipped_models()
+    if not models:
+        print("this installation ships no model; run the workflow and use results/release/<task>.npz")
+        return 0
+    for task, path in models.items():
+        print(f"{task}: {path}" + (" (the default of pssnmf predict)" if task == shipped.DEFAULT_TASK else ""))
+        for line in shipped.describe(predict.read_model(path)):
+            print(f"  {line}")
+    return 0
+
+
 def _predict(args) -> int:
-    from pssnmf import predict
+    from pssnmf import predict, shipped
+
+    if args.model is None:
+        args.model = shipped.default_model()
+        for line in ["no --model: using the shipped model " + str(args.model)] + shipped.describe(
+                predict.read_model(args.model)):
+            print(f"pssnmf predict: {line}", file=sys.stderr)
 
     min_mutations = predict.MIN_MUTATIONS if args.min_mutations is None else args.min_mutations
     if min_mutations < 0:

@@ -570,20 +570,28 @@ def exported_cutoffs(predictions_path: str | os.PathLike, pools_path: str | os.P
     validation, test = pools[pools["pool"] == "validation"], pools[pools["pool"] == "test"]
     if validation.empty:
         raise ValueError(f"{pools_path}: no proficient validation tumours for seed {replicate}: no cut-off to store")
-    out = {"rule": "call a pathway when its score is above the cut-off; scores: probability (the class's "
-                   "probability) and margin (log p_pathway - log p_Control)",
-           "chosen_on": "validation pool (proficient tumours no fit trained on)",
-           "n_validation": int(len(validation)), "n_test_negative": int(len(test)), "cutoffs": {}, "test": {}}
-    for kind in ("probability", "margin"):
-        out["cutoffs"][kind], out["test"][kind] = {}, {}
-        for fpr in fpr_targets:
-            tag = f"{fpr:g}"
-            out["cutoffs"][kind][tag], out["test"][kind][tag] = {}, {}
-            for pathway in DDR_PATHWAYS:
-                cut = float(cutoff(pathway_score(validation, pathway, kind), fpr))
+    out = pool_cutoffs(validation, fpr_targets)
+    out.update(n_test_negative=int(len(test)), test={})
+    for kind, by_rate in out["cutoffs"].items():
+        out["test"][kind] = {}
+        for tag, by_pathway in by_rate.items():
+            out["test"][kind][tag] = {}
+            for pathway, cut in by_pathway.items():
                 positive = pathway_score(predictions[predictions["truth"] == pathway], pathway, kind)
-                out["cutoffs"][kind][tag][pathway] = cut
                 out["test"][kind][tag][pathway] = {
                     "sensitivity": float(rate_above(positive, np.asarray(cut))), "n_positive": int(positive.size),
                     "fpr": float(rate_above(pathway_score(test, pathway, kind), np.asarray(cut)))}
+    return out
+
+
+def pool_cutoffs(validation: pd.DataFrame, fpr_targets: Sequence[float] = DEFAULT_FPR) -> dict:
+    """A model's screening cut-offs from its predictions of the proficient validation pool
+    (``probability_<class>`` columns): per score kind, FPR target and pathway (:func:`cutoff`)."""
+    out = {"rule": "call a pathway when its score is above the cut-off; scores: probability (the class's "
+                   "probability) and margin (log p_pathway - log p_Control)",
+           "chosen_on": "validation pool (proficient tumours no fit trained on)",
+           "n_validation": int(len(validation)), "cutoffs": {}}
+    for kind in ("probability", "margin"):
+        out["cutoffs"][kind] = {f"{fpr:g}": {pathway: float(cutoff(pathway_score(validation, pathway, kind), fpr))
+                                            for pathway in DDR_PATHWAYS} for fpr in fpr_targets}
     return out

@@ -485,6 +485,52 @@ def final_inputs(wildcards):
     }
 
 
+def release_inputs(wildcards):
+    """What the release reads: the task's data, the export's fold, chosen points, protocol scores."""
+    task, split, prop = wildcards.task, EXPORT["split_mode"], EXPORT_PROPORTION
+    files = {
+        "catalog": f"results/data/{task}/catalog.tsv",
+        "samples": f"results/data/{task}/samples.tsv",
+        "fold_catalog": f"results/folds/{task}/{split}/catalog.tsv",
+        "fold_membership": f"results/folds/{task}/{split}/membership.tsv",
+        "optimum": f"results/select/{task}/{split}/u{prop}/chosen.tsv",
+        "table1": "results/tables/table1.tsv",
+        "exported": f"results/models/{task}.npz",
+        **opportunity_files(wildcards),
+    }
+    if task == "ddrd":
+        files["screening"] = "results/tables/screening.tsv"
+    return files
+
+
+def release_job(wildcards, input):
+    """The release's `--spec` (pssnmf.release): the export's final-fit spec, the protocol's
+    score tables, the exported model, the FPR targets and the resolved config."""
+    job = {
+        "stage": "final",
+        "task": wildcards.task,
+        "split_mode": EXPORT["split_mode"],
+        "proportion": float(EXPORT["proportion"]),
+        "model": EXPORT["model"],
+        "seed": EXPERIMENT["seed"],
+        "fold_dir": str(Path(input.fold_membership).parent),
+        "fit": FIT_SETTINGS,
+        "opportunity": opportunity_spec(wildcards.task),
+        "optimum": input.optimum,
+    }
+    return json.dumps(
+        {
+            "job": job,
+            "table1": input.table1,
+            "screening": input.get("screening"),
+            "exported": input.exported,
+            "fpr": SCREENING["fpr"],
+            "config": config,
+        },
+        sort_keys=True,
+    )
+
+
 EXPORT = EXPERIMENT["export"]
 EXPORT_PROPORTION = repr(float(EXPORT["proportion"]))
 if (
@@ -548,6 +594,7 @@ def export_inputs(wildcards):
 EXPERIMENT_TARGETS = ["results/tables/table1.tsv", "results/tables/table1.md"] + expand(
     "results/models/{task}.npz", task=EXPERIMENT_TASKS
 )
+EXPERIMENT_TARGETS += expand("results/release/{task}.npz", task=EXPERIMENT_TASKS)
 if "ddrd" in EXPERIMENT_TASKS:
     EXPERIMENT_TARGETS += ["results/tables/screening.tsv", "results/tables/screening.md",
                            "results/tables/screening_tcga.tsv"]

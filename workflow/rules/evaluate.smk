@@ -194,3 +194,28 @@ rule screening_roc:
         "python -m pssnmf.screening roc --predictions {input.predictions:q} --pools {input.pools:q}"
         " --crossfit {input.crossfit:q} --folds {params.fold_dir:q} --cosmic {input.cosmic:q} --split-mode {wildcards.split:q}"
         " --proportion {wildcards.prop:q} --out {params.stem:q} > {log:q} 2>&1"
+
+
+rule release_model:
+    """The exported model's chosen point retrained on all of the task's data, with its provenance
+    (pssnmf.release): the model a user applies to new tumours (`pssnmf predict`)."""
+    input:
+        unpack(release_inputs),
+    output:
+        "results/release/{task}.npz",
+    log:
+        "results/logs/release/{task}.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        runtime=120,
+        mem_mb=2000,
+    params:
+        spec=release_job,
+        n_folds=EXPERIMENT["folds"]["n_folds"],
+        per_class=EXPERIMENT["folds"]["per_class"],
+    shell:
+        "python -m pssnmf.release --spec {params.spec:q} --catalog {input.catalog:q}"
+        " --samples {input.samples:q} --n-folds {params.n_folds:q} --per-class {params.per_class:q}"
+        " --out {output:q} > {log:q} 2>&1"
