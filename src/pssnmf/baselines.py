@@ -40,6 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 from .channels import SBS96, normalize_channel
 from .data.atomic import atomic_path
 from .model.estimator import _encode_labels
+from .model.fitted import as_profiles
 from .model.nnls import nnls_exposures
 from .models import names
 
@@ -48,31 +49,7 @@ N_CHANNELS = len(SBS96)
 
 
 # ---------------------------------------------------------------------------------- input checks
-def as_profiles(X, what: str = "X") -> np.ndarray:
-    """(n_samples, 96) float64 proportions (rows sum to 1); ValueError naming the row otherwise."""
-    if hasattr(X, "columns"):
-        try:
-            channels = [normalize_channel(c) for c in X.columns]
-        except ValueError as error:
-            raise ValueError(f"{what}: a column is not an SBS96 channel: {error}") from None
-        if channels != list(SBS96):
-            raise ValueError(f"{what}: the columns must be the 96 SBS96 channels in COSMIC order")
-    try:
-        values = np.array(X, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{what} must be a numeric (n_samples, 96) array: {error}") from None
-    if values.ndim != 2 or values.shape[1] != N_CHANNELS or values.shape[0] == 0:
-        raise ValueError(f"{what} must have shape (n_samples, 96) with at least one row; got {values.shape}")
-    bad = ~np.isfinite(values).all(axis=1) | (values < 0).any(axis=1)
-    if bad.any():
-        raise ValueError(f"{what} row {int(np.flatnonzero(bad)[0])} holds a negative, NaN or infinite value")
-    totals = values.sum(axis=1, keepdims=True)
-    if (totals == 0).any():
-        raise ValueError(f"{what} row {int(np.flatnonzero(totals[:, 0] == 0)[0])} is all zero: "
-                         "a profile needs at least one mutation")
-    return values / totals
-
-
+# Profiles: pssnmf.model.fitted.as_profiles, the estimator's own validator.
 # The same reading of y as IntegratedNMF: unlabelled rows are -1, None, NaN or "".
 encode_labels = _encode_labels
 

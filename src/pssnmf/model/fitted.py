@@ -50,37 +50,38 @@ class FittedModel:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
-def as_profiles(X):
+def as_profiles(X, what: str = "X"):
     """(n_samples, 96) float64 proportions of X (counts or proportions, each row divided by its sum);
-    a clear ValueError for anything else."""
+    a clear ValueError naming ``what`` and the row for anything else.  The one profile validator of
+    the estimator, the fitted model and the baselines."""
     if hasattr(X, "toarray") or hasattr(X, "tocsr"):
-        raise TypeError("X: sparse input is not supported; pass a dense (n_samples, 96) array")
+        raise TypeError(f"{what}: sparse input is not supported; pass a dense (n_samples, 96) array")
     if hasattr(X, "columns"):
         try:
             channels = [normalize_channel(c) for c in X.columns]
         except ValueError as error:
-            raise ValueError(f"X: a column is not an SBS96 channel: {error}") from None
+            raise ValueError(f"{what}: a column is not an SBS96 channel: {error}") from None
         if channels != list(SBS96):
-            raise ValueError("X: the columns must be the 96 SBS96 channels in COSMIC order (pssnmf.channels.SBS96)")
+            raise ValueError(f"{what}: the columns must be the 96 SBS96 channels in COSMIC order (pssnmf.channels.SBS96)")
     try:
         raw = np.asarray(X)
         if np.iscomplexobj(raw):  # a cast to float would drop the imaginary part with only a warning
-            raise ValueError("X holds complex values (Complex data not supported); profiles are real counts")
+            raise ValueError(f"{what} holds complex values (Complex data not supported); profiles are real counts")
         profiles = raw.astype(np.float64)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"X must be a numeric (n_samples, 96) array: {error}") from None
+        raise ValueError(f"{what} must be a numeric (n_samples, 96) array: {error}") from None
     if profiles.ndim == 2 and not np.isfinite(profiles).all():
         row = int(np.flatnonzero(~np.isfinite(profiles).all(axis=1))[0])
-        raise ValueError(f"X row {row} holds a NaN or infinite value (Input contains NaN or infinity)")
+        raise ValueError(f"{what} row {row} holds a NaN or infinite value (Input contains NaN or infinity)")
     if profiles.ndim != 2 or profiles.shape[1] != N_CHANNELS:
-        raise ValueError(f"X must have shape (n_samples, 96), one column per SBS96 channel; got {profiles.shape}")
+        raise ValueError(f"{what} must have shape (n_samples, 96), one column per SBS96 channel; got {profiles.shape}")
     if profiles.shape[0] == 0:
-        raise ValueError("X has no rows")
+        raise ValueError(f"{what} has no rows")
     if (profiles < 0).any():
         row = int(np.flatnonzero((profiles < 0).any(axis=1))[0])
-        raise ValueError(f"X row {row} holds a negative value; profiles must be non-negative")
+        raise ValueError(f"{what} row {row} holds a negative value; profiles must be non-negative")
     totals = profiles.sum(axis=1, keepdims=True)
     if (totals == 0).any():
         row = int(np.flatnonzero(totals[:, 0] == 0)[0])
-        raise ValueError(f"X row {row} is all zero: a profile needs at least one mutation")
+        raise ValueError(f"{what} row {row} is all zero: a profile needs at least one mutation")
     return profiles / totals
