@@ -45,6 +45,44 @@ def test_compiled_steps_equal_the_numpy_reference(unlabeled_regularization):
     reference_gradient = bcd.weight_step_reference(reference, 2)
     np.testing.assert_allclose(compiled.W, reference.W, rtol=0, atol=1e-9 * np.abs(reference.W).max())
     np.testing.assert_allclose(gradient, reference_gradient, rtol=0, atol=1e-9)
+    compiled_objective = bcd._class_objective(compiled, compiled.E, compiled.W, compiled=True)
+    reference_objective = bcd._class_objective(compiled, compiled.E, compiled.W, compiled=False)
+    np.testing.assert_allclose(compiled_objective, reference_objective, rtol=1e-12)
+
+
+@pytest.mark.parametrize("unlabeled_regularization", [False, True])
+def test_extrapolation_moves_a_restart_only_where_it_lowers_the_loss(unlabeled_regularization):
+    """The extrapolated point is taken exactly where its loss is below the plain iteration's, and
+    beta follows (up where taken, down where not); both outcomes occur here."""
+    state = _state(unlabeled_regularization, n_restarts=6, lambda_c=1.0)
+    bcd.start(state)
+    taken_any = rejected_any = False
+    for _ in range(40):
+        bcd.iterate(state, 1)  # a state with history: some betas grown, some shrunk
+        previous = (state.E.copy(), state.S.copy(), state.W.copy())
+        bcd._signature_step(state)
+        xst, gram_s = bcd.exposure_step_reference(state)
+        bcd.weight_step_reference(state, bcd.WEIGHT_NEWTON_STEPS)
+        bcd._products_of_e(state)
+        plain = copy.deepcopy(state)
+        loss = bcd._reconstruction(state, state.E, state.S, state.etx, state.gram_e, gram_s) + (
+            state.lambda_c * bcd._class_objective(state, state.E, state.W, compiled=False))
+        beta = state.beta.copy()
+        gram_s = bcd._extrapolate(state, previous, loss, gram_s, compiled=True)
+        after = bcd._reconstruction(state, state.E, state.S, state.etx, state.gram_e, gram_s) + (
+            state.lambda_c * bcd._class_objective(state, state.E, state.W, compiled=False))
+        taken = state.beta > beta
+        assert ((state.beta < beta) == ~taken).all()
+        np.testing.assert_array_equal(after[~taken], loss[~taken])
+        np.testing.assert_array_equal(state.E[~taken], plain.E[~taken])
+        assert (after[taken] < loss[taken]).all()
+        assert not np.array_equal(state.E[taken], plain.E[taken]) or not taken.any()
+        np.testing.assert_allclose(state.etx, np.matmul(np.swapaxes(state.E, 1, 2), state.X), rtol=1e-12)
+        np.testing.assert_allclose(state.S.sum(axis=2), 1.0, rtol=1e-12)
+        assert (state.E >= 0).all() and (state.S >= 0).all()
+        taken_any |= taken.any()
+        rejected_any |= (~taken).any()
+    assert taken_any and rejected_any
 
 
 @pytest.mark.parametrize("unlabeled_regularization", [False, True])

@@ -338,3 +338,18 @@ def weight_step(E, W, target_class, label_mask, null, lambda_l2, clip, n_steps, 
                 gradient[r, k, o] = g[k * n_classes + o]
         objective[r] = before
     return objective
+
+
+@numba.njit(parallel=True, **_OPTIONS)
+def class_objective(E, W, target_class, label_mask, null, lambda_l2, clip):
+    """sum_n l_n bracket_n + lambda_l2 ||W||^2 of each restart (R,), at E (R, N, K), W (R, K, O)."""
+    n_restarts = W.shape[0]
+    n_classes = W.shape[2]
+    objective = np.empty(n_restarts)
+    for r in numba.prange(n_restarts):
+        z = np.empty(n_classes)
+        p = np.empty(n_classes)
+        inside = np.empty(n_classes, dtype=np.bool_)
+        objective[r] = _weight_objective(E[r], W[r], target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p,
+                                         inside)
+    return objective
