@@ -129,6 +129,25 @@ def test_restarts_trained_together_equal_restarts_trained_alone_bit_for_bit():
             np.testing.assert_array_equal(getattr(joint, name), getattr(single, name), err_msg=name)
 
 
+@pytest.mark.parametrize("change, expected", [(0.0, 10), (1e-9, 50)])
+def test_a_restart_whose_loss_stopped_changing_has_converged(monkeypatch, change, expected):
+    """At a kink of the clipped logits no step lowers the loss while the projected gradient stays
+    above tol: a loss unchanged (to BCD_STALLED) from one check to the next stops the restart; a loss
+    still falling does not."""
+    losses = {}
+
+    def stuck(state, n_iterations):
+        n = len(state.E)
+        losses[n] = losses.get(n, 10.0) * (1 - change)
+        return np.full(n, losses[n]), np.full(n, 1.0)
+
+    monkeypatch.setattr(bcd, "iterate", stuck)
+    X, y, _ = _data()
+    model = IntegratedNMF(n_signatures=3, mode="semi_supervised", n_restarts=2, random_state=0,
+                          max_epochs=50).fit(X, y)
+    assert (model.n_epochs_ == expected).all()
+
+
 def test_solver_options_are_validated():
     X, y, _ = _data()
     with pytest.raises(ValueError, match="solver must be one of bcd, mu"):
