@@ -65,11 +65,11 @@ def test_extrapolation_moves_a_restart_only_where_it_lowers_the_loss(unlabeled_r
         bcd.weight_step_reference(state, bcd.WEIGHT_NEWTON_STEPS)
         bcd._products_of_e(state)
         plain = copy.deepcopy(state)
-        loss = bcd._reconstruction(state, state.E, state.S, state.etx, state.gram_e, gram_s) + (
+        loss = bcd._reconstruction(state, (state.etx * state.S).sum(axis=(1, 2)), state.gram_e, gram_s) + (
             state.lambda_c * bcd._class_objective(state, state.E, state.W, compiled=False))
         beta = state.beta.copy()
         gram_s = bcd._extrapolate(state, previous, loss, gram_s, compiled=True)
-        after = bcd._reconstruction(state, state.E, state.S, state.etx, state.gram_e, gram_s) + (
+        after = bcd._reconstruction(state, (state.etx * state.S).sum(axis=(1, 2)), state.gram_e, gram_s) + (
             state.lambda_c * bcd._class_objective(state, state.E, state.W, compiled=False))
         taken = state.beta > beta
         assert ((state.beta < beta) == ~taken).all()

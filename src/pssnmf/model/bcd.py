@@ -276,7 +276,7 @@ def _measure(state, xst, gram_s):
     squared = (e_projected * e_projected).sum(axis=(1, 2))
     squared += (state.lambda_c * state.lambda_c) * (w_gradient * w_gradient).sum(axis=(1, 2))
     squared += _signature_stationarity(state)
-    reconstruction = _reconstruction(state, state.E, state.S, state.etx, state.gram_e, gram_s)
+    reconstruction = _reconstruction(state, (state.etx * state.S).sum(axis=(1, 2)), state.gram_e, gram_s)
     loss = reconstruction + state.lambda_c * _weight_objective(state, bracket)
     return loss, squared
 
@@ -294,10 +294,9 @@ def start(state):
     state.beta = np.full(len(state.E), EXTRAPOLATION_START)
 
 
-def _reconstruction(state, E, S, etx, gram_e, gram_s):
-    """||X - E S||^2 per restart (R,) from E'X, E'E and S S'."""
-    value = state.x_squared.sum() - 2.0 * (etx * S).sum(axis=(1, 2)) + (gram_e * gram_s).sum(axis=(1, 2))
-    return np.maximum(value, 0.0)
+def _reconstruction(state, cross, gram_e, gram_s):
+    """||X - E S||^2 per restart (R,) from cross = <E, X S'> = <E'X, S> (R,), E'E and S S'."""
+    return np.maximum(state.x_squared.sum() - 2.0 * cross + (gram_e * gram_s).sum(axis=(1, 2)), 0.0)
 
 
 def _class_objective(state, E, W, compiled):
@@ -313,7 +312,8 @@ def _extrapolate(state, previous, loss, gram_s, compiled):
     """Try the point beyond the iteration's result along the iteration's step (Ang & Gillis 2019):
     ``Y = P(X + beta (X - X_previous))`` for X = (E, S, W), P the projection on the domain (E >= 0,
     rows of S on the simplex).  A restart moves to Y only where ``L(Y) < L(X)``; then its beta grows,
-    else it shrinks, so the loss still falls at every iteration.  Returns S S' at the new point."""
+    else it shrinks, so the loss still falls at every iteration.  Sets E'X at the new point (the next
+    S step's) and returns S S' there."""
     E_before, S_before, W_before = previous
     beta = state.beta[:, None, None]
     E = np.maximum(state.E + beta * (state.E - E_before), 0.0)
@@ -322,15 +322,18 @@ def _extrapolate(state, previous, loss, gram_s, compiled):
     etx = np.matmul(_transposed(E), state.X)
     gram_e = np.matmul(_transposed(E), E)
     gram_s_moved = np.matmul(S, _transposed(S))
-    trial = _reconstruction(state, E, S, etx, gram_e, gram_s_moved) + state.lambda_c * _class_objective(
-        state, E, W, compiled)
+    trial = _reconstruction(state, (etx * S).sum(axis=(1, 2)), gram_e, gram_s_moved) + (
+        state.lambda_c * _class_objective(state, E, W, compiled))
     better = trial < loss
     state.beta = np.where(better, np.minimum(state.beta * EXTRAPOLATION_GROWTH, EXTRAPOLATION_MAX),
                           state.beta / EXTRAPOLATION_SHRINK)
     gram_s = gram_s.copy()
     for r in np.flatnonzero(better):
         state.E[r], state.S[r], state.W[r] = E[r], S[r], W[r]
-        state.etx[r], state.gram_e[r], gram_s[r] = etx[r], gram_e[r], gram_s_moved[r]
+        state.gram_e[r], gram_s[r] = gram_e[r], gram_s_moved[r]
+    kept = np.flatnonzero(~better)
+    etx[kept] = np.matmul(_transposed(state.E[kept]), state.X)
+    state.etx = etx
     return gram_s
 
 
@@ -347,15 +350,17 @@ def iterate(state, n_iterations, compiled=True):
             xst, gram_s = _signature_products(state)
             bcd_kernels.exposure_step(state.E, xst, gram_s, state.x_squared, state.W, state.target_class,
                                       state.label_mask, state.null, state.lambda_c, LOGIT_CLIP)
-            w_gradient = np.empty_like(state.W)
+            # the W gradient is the measure's, at the point after extrapolation: not needed here
             objective = bcd_kernels.weight_step(state.E, state.W, state.target_class, state.label_mask, state.null,
-                                                state.lambda_l2, LOGIT_CLIP, WEIGHT_NEWTON_STEPS, w_gradient)
+                                                state.lambda_l2, LOGIT_CLIP, WEIGHT_NEWTON_STEPS, state.W[:0], False)
         else:
             xst, gram_s = exposure_step_reference(state)
             weight_step_reference(state, WEIGHT_NEWTON_STEPS)
             objective = _class_objective(state, state.E, state.W, compiled=False)
-        _products_of_e(state)  # E'X, E'E: the next S step's, and the measure's
-        loss = _reconstruction(state, state.E, state.S, state.etx, state.gram_e, gram_s) + state.lambda_c * objective
+        state.gram_e = np.matmul(_transposed(state.E), state.E)
+        # ||X - E S||^2 from X S' (E'X is computed for the point the extrapolation settles on)
+        loss = _reconstruction(state, (state.E * xst).sum(axis=(1, 2)), state.gram_e, gram_s) + (
+            state.lambda_c * objective)
         gram_s = _extrapolate(state, previous, loss, gram_s, compiled)
     loss, squared = _measure(state, np.matmul(state.X, _transposed(state.S)), gram_s)
     return loss, np.sqrt(squared) / state.initial_norm

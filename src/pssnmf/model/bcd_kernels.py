@@ -280,11 +280,12 @@ def _weight_gradient_hessian(E, W, target_class, label_mask, null, lambda_l2, cl
 
 
 @numba.njit(parallel=True, **_OPTIONS)
-def weight_step(E, W, target_class, label_mask, null, lambda_l2, clip, n_steps, gradient):
+def weight_step(E, W, target_class, label_mask, null, lambda_l2, clip, n_steps, gradient, with_gradient=True):
     """``n_steps`` Newton steps with a backtracking line search on each restart's W, in place.
 
     E : (R, N, K); W : (R, K, O); target_class, label_mask, null : (R, N).  Writes the gradient at the
-    final W into ``gradient`` (R, K, O) and returns each restart's objective there (R,).
+    final W into ``gradient`` (R, K, O) unless ``with_gradient`` is False (one pass over the rows
+    less), and returns each restart's objective there (R,).
     """
     n_restarts, n_signatures, n_classes = W.shape
     size = n_signatures * n_classes
@@ -331,11 +332,12 @@ def weight_step(E, W, target_class, label_mask, null, lambda_l2, clip, n_steps, 
             if not accepted:
                 Wr[:, :] = W0
                 break
-        _weight_gradient_hessian(E[r], Wr, target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p, inside,
-                                 g, H, curvature, False)
-        for k in range(n_signatures):
-            for o in range(n_classes):
-                gradient[r, k, o] = g[k * n_classes + o]
+        if with_gradient:
+            _weight_gradient_hessian(E[r], Wr, target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p,
+                                     inside, g, H, curvature, False)
+            for k in range(n_signatures):
+                for o in range(n_classes):
+                    gradient[r, k, o] = g[k * n_classes + o]
         objective[r] = before
     return objective
 
