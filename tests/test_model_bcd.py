@@ -53,12 +53,13 @@ def test_compiled_steps_equal_the_numpy_reference(unlabeled_regularization):
 @pytest.mark.parametrize("unlabeled_regularization", [False, True])
 def test_extrapolation_moves_a_restart_only_where_it_lowers_the_loss(unlabeled_regularization):
     """The extrapolated point is taken exactly where its loss is below the plain iteration's, and
-    beta follows (up where taken, down where not); both outcomes occur here."""
+    beta follows (up where taken, down where not); a restart that took one pauses for
+    EXTRAPOLATION_PAUSE iterations (no trial, beta kept).  All three occur here."""
     state = _state(unlabeled_regularization, n_restarts=6, lambda_c=1.0)
     bcd.start(state)
-    taken_any = rejected_any = False
+    seen = {"taken": False, "rejected": False, "paused": False}
     for _ in range(40):
-        bcd.iterate(state, 1)  # a state with history: some betas grown, some shrunk
+        bcd.iterate(state, 1)  # a state with history: some betas grown, some shrunk, some paused
         previous = (state.E.copy(), state.S.copy(), state.W.copy())
         bcd._signature_step(state)
         xst, gram_s = bcd.exposure_step_reference(state)
@@ -67,22 +68,26 @@ def test_extrapolation_moves_a_restart_only_where_it_lowers_the_loss(unlabeled_r
         plain = copy.deepcopy(state)
         loss = bcd._reconstruction(state, (state.etx * state.S).sum(axis=(1, 2)), state.gram_e, gram_s) + (
             state.lambda_c * bcd._class_objective(state, state.E, state.W, compiled=False))
-        beta = state.beta.copy()
+        beta, pause = state.beta.copy(), state.pause.copy()
         gram_s = bcd._extrapolate(state, previous, loss, gram_s, compiled=True)
         after = bcd._reconstruction(state, (state.etx * state.S).sum(axis=(1, 2)), state.gram_e, gram_s) + (
-            state.lambda_c * bcd._class_objective(state, state.E, state.W, compiled=False))
-        taken = state.beta > beta
-        assert ((state.beta < beta) == ~taken).all()
-        np.testing.assert_array_equal(after[~taken], loss[~taken])
+            state.lambda_c * bcd._class_objective(state, state.E, state.W, compiled=True))  # as _extrapolate
+        taken, paused = state.beta > beta, pause > 0
+        rejected = ~taken & ~paused
+        assert not (taken & paused).any()
+        np.testing.assert_array_equal(state.beta[paused], beta[paused])
+        np.testing.assert_array_equal(state.pause[paused], pause[paused] - 1)
+        assert (state.beta[rejected] < beta[rejected]).all()
+        assert (state.pause[taken] == bcd.EXTRAPOLATION_PAUSE).all()
+        np.testing.assert_allclose(after[~taken], loss[~taken], rtol=1e-14)
         np.testing.assert_array_equal(state.E[~taken], plain.E[~taken])
         assert (after[taken] < loss[taken]).all()
-        assert not np.array_equal(state.E[taken], plain.E[taken]) or not taken.any()
         np.testing.assert_allclose(state.etx, np.matmul(np.swapaxes(state.E, 1, 2), state.X), rtol=1e-12)
         np.testing.assert_allclose(state.S.sum(axis=2), 1.0, rtol=1e-12)
         assert (state.E >= 0).all() and (state.S >= 0).all()
-        taken_any |= taken.any()
-        rejected_any |= (~taken).any()
-    assert taken_any and rejected_any
+        for name, where in (("taken", taken), ("rejected", rejected), ("paused", paused)):
+            seen[name] |= bool(where.any())
+    assert all(seen.values()), seen
 
 
 @pytest.mark.parametrize("unlabeled_regularization", [False, True])

@@ -27,7 +27,7 @@ One iteration ("epoch") takes the blocks in the order of the ``"mu"`` solver's e
    algorithms using extrapolation"): the point ``P(X + beta (X - X_previous))`` beyond the
    iteration's result X, along the iteration's own step, projected on the domain, replaces X where
    its loss is lower.  Each restart keeps its own beta, grown where the point was taken and shrunk
-   where not.  Alternating exact block minimisation converges linearly and slowly here (the S-E
+   where not; after a point taken, ``EXTRAPOLATION_PAUSE`` plain iterations follow.  Alternating exact block minimisation converges linearly and slowly here (the S-E
    coupling; the measure below falls ~3 % per iteration near the end), and the extrapolated point
    follows that slow direction: it halves the iterations (benchmarks/RESULTS.md).
 
@@ -61,6 +61,11 @@ EXTRAPOLATION_START, EXTRAPOLATION_GROWTH, EXTRAPOLATION_SHRINK, EXTRAPOLATION_M
 """Each restart's extrapolation factor beta: its start, its factor up after an accepted extrapolated
 point and down after a rejected one, and its cap (chosen by measurement, benchmarks/RESULTS.md)."""
 
+EXTRAPOLATION_PAUSE = 2
+"""Plain iterations (no extrapolation tried) after an accepted extrapolated point: the plain steps
+that follow a jump realign the step with the slow direction (measured: fewer iterations than
+extrapolating at every one, and no trial to pay for)."""
+
 
 def _transposed(a):
     return np.swapaxes(a, -1, -2)
@@ -83,6 +88,7 @@ class State:
         self.gram_e = None
         self.initial_norm = None
         self.beta = None  # (R,) each restart's extrapolation factor
+        self.pause = None  # (R,) plain iterations left before the next extrapolation
 
     def set_targets(self, target_class, label_mask, null):
         """Targets changed (pseudo-labels): (R, N) class columns (-1: none), l, and the null flags."""
@@ -98,7 +104,7 @@ class State:
     def keep(self, rows):
         """Drop the restarts that stopped (``rows``: a boolean mask of those that go on)."""
         for name in ("E", "S", "W", "target_class", "label_mask", "null", "onehot", "etx", "gram_e",
-                     "initial_norm", "beta"):
+                     "initial_norm", "beta", "pause"):
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, value[rows])
@@ -292,6 +298,7 @@ def start(state):
     _, squared = _measure(state, xst, gram_s)
     state.initial_norm = np.sqrt(np.maximum(squared, np.finfo(float).tiny))
     state.beta = np.full(len(state.E), EXTRAPOLATION_START)
+    state.pause = np.zeros(len(state.E), dtype=np.int64)
 
 
 def _reconstruction(state, cross, gram_e, gram_s):
@@ -299,39 +306,45 @@ def _reconstruction(state, cross, gram_e, gram_s):
     return np.maximum(state.x_squared.sum() - 2.0 * cross + (gram_e * gram_s).sum(axis=(1, 2)), 0.0)
 
 
-def _class_objective(state, E, W, compiled):
-    """sum_n l_n bracket_n + lambda_l2 ||W||^2 per restart (R,) at (E, W)."""
+def _class_objective(state, E, W, compiled, rows=slice(None)):
+    """sum_n l_n bracket_n + lambda_l2 ||W||^2 per restart at (E, W), for the restarts ``rows``."""
+    target_class, label_mask, null = state.target_class[rows], state.label_mask[rows], state.null[rows]
     if compiled:
-        return bcd_kernels.class_objective(E, W, state.target_class, state.label_mask, state.null, state.lambda_l2,
-                                           LOGIT_CLIP)
-    bracket, _, _ = _class_terms(E, W, state.onehot, state.null)
-    return (state.label_mask * bracket).sum(axis=1) + state.lambda_l2 * (W * W).sum(axis=(1, 2))
+        return bcd_kernels.class_objective(E, W, target_class, label_mask, null, state.lambda_l2, LOGIT_CLIP)
+    bracket, _, _ = _class_terms(E, W, state.onehot[rows], null)
+    return (label_mask * bracket).sum(axis=1) + state.lambda_l2 * (W * W).sum(axis=(1, 2))
 
 
 def _extrapolate(state, previous, loss, gram_s, compiled):
     """Try the point beyond the iteration's result along the iteration's step (Ang & Gillis 2019):
     ``Y = P(X + beta (X - X_previous))`` for X = (E, S, W), P the projection on the domain (E >= 0,
-    rows of S on the simplex).  A restart moves to Y only where ``L(Y) < L(X)``; then its beta grows,
-    else it shrinks, so the loss still falls at every iteration.  Sets E'X at the new point (the next
-    S step's) and returns S S' there."""
+    rows of S on the simplex).  A restart moves to Y only where ``L(Y) < L(X)``; then its beta grows
+    and it pauses for ``EXTRAPOLATION_PAUSE`` plain iterations, else beta shrinks.  The loss still
+    falls at every iteration.  Sets E'X at the new point (the next S step's) and returns S S' there."""
     E_before, S_before, W_before = previous
-    beta = state.beta[:, None, None]
-    E = np.maximum(state.E + beta * (state.E - E_before), 0.0)
-    S = _project_rows_to_simplex(state.S + beta * (state.S - S_before))
-    W = state.W + beta * (state.W - W_before)
-    etx = np.matmul(_transposed(E), state.X)
+    gram_s = gram_s.copy()
+    etx = np.empty_like(state.etx)
+    rows = np.flatnonzero(state.pause == 0)
+    state.pause[state.pause > 0] -= 1
+    beta = state.beta[rows, None, None]
+    E = np.maximum(state.E[rows] + beta * (state.E[rows] - E_before[rows]), 0.0)
+    S = _project_rows_to_simplex(state.S[rows] + beta * (state.S[rows] - S_before[rows]))
+    W = state.W[rows] + beta * (state.W[rows] - W_before[rows])
+    etx_moved = np.matmul(_transposed(E), state.X)
     gram_e = np.matmul(_transposed(E), E)
     gram_s_moved = np.matmul(S, _transposed(S))
-    trial = _reconstruction(state, (etx * S).sum(axis=(1, 2)), gram_e, gram_s_moved) + (
-        state.lambda_c * _class_objective(state, E, W, compiled))
-    better = trial < loss
-    state.beta = np.where(better, np.minimum(state.beta * EXTRAPOLATION_GROWTH, EXTRAPOLATION_MAX),
-                          state.beta / EXTRAPOLATION_SHRINK)
-    gram_s = gram_s.copy()
-    for r in np.flatnonzero(better):
-        state.E[r], state.S[r], state.W[r] = E[r], S[r], W[r]
-        state.gram_e[r], gram_s[r] = gram_e[r], gram_s_moved[r]
-    kept = np.flatnonzero(~better)
+    trial = _reconstruction(state, (etx_moved * S).sum(axis=(1, 2)), gram_e, gram_s_moved) + (
+        state.lambda_c * _class_objective(state, E, W, compiled, rows))
+    better = trial < loss[rows]
+    moved = rows[better]
+    state.beta[moved] = np.minimum(state.beta[moved] * EXTRAPOLATION_GROWTH, EXTRAPOLATION_MAX)
+    state.beta[rows[~better]] /= EXTRAPOLATION_SHRINK
+    state.pause[moved] = EXTRAPOLATION_PAUSE
+    for i in np.flatnonzero(better):
+        r = rows[i]
+        state.E[r], state.S[r], state.W[r] = E[i], S[i], W[i]
+        state.gram_e[r], gram_s[r], etx[r] = gram_e[i], gram_s_moved[i], etx_moved[i]
+    kept = np.setdiff1d(np.arange(len(state.E)), moved)
     etx[kept] = np.matmul(_transposed(state.E[kept]), state.X)
     state.etx = etx
     return gram_s
