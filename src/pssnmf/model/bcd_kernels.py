@@ -22,8 +22,8 @@ HALVINGS = 30
 
 @numba.njit(**_OPTIONS)
 def _cholesky_solve(A, b, n, out):
-    """Solve A x = b for the leading n x n block of a symmetric positive definite A, in place in A.
-    Returns False where A is not numerically positive definite."""
+    """Solve A x = b for the leading n x n block of a symmetric positive definite A, in place in A
+    (only its lower triangle is read).  Returns False where A is not numerically positive definite."""
     for j in range(n):
         total = A[j, j]
         for k in range(j):
@@ -131,13 +131,16 @@ def exposure_step(E, xst, gram_s, x_squared, W, target_class, label_mask, null, 
             weight = lambda_c * label_mask[r, n]
             target = target_class[r, n]
             u = null[r, n]
-            before = _row_objective(e, xs, gs, x_squared[n], weight, Wr, target, u, clip, z, p, inside)
-            # gradient and Hessian of the row's loss
+            # the row's loss (as _row_objective) and its gradient, from one product S S' e
+            before = x_squared[n]
             for k in range(n_signatures):
                 inner = 0.0
                 for j in range(n_signatures):
                     inner += gs[k, j] * e[j]
+                before += e[k] * inner - 2.0 * e[k] * xs[k]
                 g[k] = 2.0 * (inner - xs[k])
+            if weight != 0.0:
+                before += weight * _row_terms(e, Wr, target, u, clip, z, p, inside)
             if weight != 0.0:
                 for k in range(n_signatures):
                     total = 0.0
@@ -157,7 +160,7 @@ def exposure_step(E, xst, gram_s, x_squared, W, target_class, label_mask, null, 
             for a in range(n_free):
                 k = free[a]
                 rhs[a] = -g[k]
-                for b in range(n_free):
+                for b in range(a + 1):  # the lower triangle: all that _cholesky_solve reads
                     j = free[b]
                     value = 2.0 * gs[k, j]
                     if weight != 0.0:
@@ -221,8 +224,10 @@ def _weight_objective(E, W, target_class, label_mask, null, lambda_l2, clip, z, 
 @numba.njit(**_OPTIONS)
 def _weight_gradient_hessian(E, W, target_class, label_mask, null, lambda_l2, clip, z, p, inside, g, H, curvature,
                              with_hessian):
-    """Gradient (K O,) and Hessian (K O, K O) of sum_n l_n bracket_n + lambda_l2 ||W||^2, index k O + o."""
+    """Gradient (K O,) and Hessian (K O, K O) of sum_n l_n bracket_n + lambda_l2 ||W||^2, index k O + o;
+    returns the objective itself (the bits of _weight_objective: the same sums in the same order)."""
     n_samples = E.shape[0]
+    value = 0.0
     n_signatures, n_classes = W.shape
     size = n_signatures * n_classes
     for a in range(size):
@@ -235,7 +240,7 @@ def _weight_gradient_hessian(E, W, target_class, label_mask, null, lambda_l2, cl
         if weight == 0.0:
             continue
         target = target_class[n]
-        _row_terms(E[n], W, target, null[n], clip, z, p, inside)
+        value += weight * _row_terms(E[n], W, target, null[n], clip, z, p, inside)
         for o in range(n_classes):
             if not inside[o]:
                 p[o] = 0.0
@@ -262,9 +267,11 @@ def _weight_gradient_hessian(E, W, target_class, label_mask, null, lambda_l2, cl
                         column = j * n_classes
                         for q in range(n_classes):
                             H[row, column + q] += ekj * curvature[o, q]
+    penalty = 0.0
     for k in range(n_signatures):
         for o in range(n_classes):
             g[k * n_classes + o] += 2.0 * lambda_l2 * W[k, o]
+            penalty += W[k, o] * W[k, o]
     if with_hessian:
         for a in range(size):
             # fill the upper triangle from the lower (the loop above fills j <= k blocks)
@@ -277,6 +284,7 @@ def _weight_gradient_hessian(E, W, target_class, label_mask, null, lambda_l2, cl
         # a tiny ridge keeps the system solvable when lambda_l2 = 0 (the softmax's shift invariance)
         for a in range(size):
             H[a, a] += 1e-12 * max(trace, 1.0)
+    return value + lambda_l2 * penalty
 
 
 @numba.njit(parallel=True, **_OPTIONS)
@@ -301,10 +309,13 @@ def weight_step(E, W, target_class, label_mask, null, lambda_l2, clip, n_steps, 
         W0 = np.empty((n_signatures, n_classes))
         curvature = np.empty((n_classes, n_classes))
         Wr = W[r]
-        before = _weight_objective(E[r], Wr, target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p, inside)
+        if n_steps == 0:
+            before = _weight_objective(E[r], Wr, target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p,
+                                       inside)
         for _ in range(n_steps):
-            _weight_gradient_hessian(E[r], Wr, target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p,
-                                     inside, g, H, curvature, True)
+            # the objective at W comes with its gradient (the same bits as _weight_objective)
+            before = _weight_gradient_hessian(E[r], Wr, target_class[r], label_mask[r], null[r], lambda_l2, clip, z,
+                                              p, inside, g, H, curvature, True)
             for a in range(size):
                 rhs[a] = -g[a]
             if not _cholesky_solve(H, rhs, size, d):
