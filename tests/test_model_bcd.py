@@ -32,7 +32,11 @@ def test_compiled_steps_equal_the_numpy_reference(unlabeled_regularization):
     bcd.start(state)
     for _ in range(3):  # a few iterations in, where some exposures sit at 0 and rows are held
         bcd.iterate(state, 1)
-    bcd._signature_step(state)
+    reference = copy.deepcopy(state)
+    bcd.signature_step_reference(reference)
+    bcd_kernels.signature_step(state.S, state.etx, state.gram_e, bcd.SIGNATURE_SWEEPS)
+    np.testing.assert_allclose(state.S, reference.S, rtol=0, atol=1e-13)
+    assert (reference.S == 0).any(), "the test should reach signature entries at 0 (the simplex's faces)"
     reference, compiled = copy.deepcopy(state), copy.deepcopy(state)
     xst, gram_s = bcd.exposure_step_reference(reference)
     bcd_kernels.exposure_step(compiled.E, xst, gram_s, compiled.x_squared, compiled.W, compiled.target_class,

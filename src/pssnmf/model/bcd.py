@@ -145,7 +145,7 @@ def _products_of_e(state):
     state.gram_e = np.matmul(_transposed(state.E), state.E)  # (R, K, K)
 
 
-def _signature_step(state):
+def signature_step_reference(state):
     """Exact minimisation of ||X - E S||^2 over each row of S on the simplex, in turn (HALS)."""
     S, etx, gram_e = state.S, state.etx, state.gram_e
     n_signatures = S.shape[1]
@@ -158,6 +158,13 @@ def _signature_step(state):
             residual = etx[:, k, :] - np.matmul(gram_e[:, k : k + 1, :], S)[:, 0, :]  # (E'X - E'E S)_k
             moved = _project_rows_to_simplex(S[:, k, :] + residual / np.where(alive, curvature, 1.0)[:, None])
             S[:, k, :] = np.where(alive[:, None], moved, S[:, k, :])
+
+
+def _signature_step(state, compiled=True):
+    if compiled:
+        bcd_kernels.signature_step(state.S, state.etx, state.gram_e, SIGNATURE_SWEEPS)
+    else:
+        signature_step_reference(state)
 
 
 def _signature_stationarity(state):
@@ -358,7 +365,7 @@ def iterate(state, n_iterations, compiled=True):
         start(state)
     for _ in range(n_iterations):
         previous = (state.E.copy(), state.S.copy(), state.W.copy())
-        _signature_step(state)
+        _signature_step(state, compiled)
         if compiled:
             xst, gram_s = _signature_products(state)
             bcd_kernels.exposure_step(state.E, xst, gram_s, state.x_squared, state.W, state.target_class,

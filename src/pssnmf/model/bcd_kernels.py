@@ -366,3 +366,45 @@ def class_objective(E, W, target_class, label_mask, null, lambda_l2, clip):
         objective[r] = _weight_objective(E[r], W[r], target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p,
                                          inside)
     return objective
+
+
+@numba.njit(**_OPTIONS)
+def _project_to_simplex(v, ordered):
+    """v <- its Euclidean projection on the probability simplex, in place (Duchi et al. 2008; the
+    arithmetic of bcd._project_rows_to_simplex)."""
+    size = v.size
+    ordered[:] = np.sort(v)[::-1]
+    cumulative = 0.0
+    theta = 0.0
+    for j in range(size):
+        cumulative += ordered[j]
+        if ordered[j] - (cumulative - 1.0) / (j + 1.0) > 0:
+            theta = (cumulative - 1.0) / (j + 1.0)
+    for m in range(size):
+        v[m] = max(v[m] - theta, 0.0)
+
+
+@numba.njit(parallel=True, **_OPTIONS)
+def signature_step(S, etx, gram_e, n_sweeps):
+    """Exact minimisation of ||X - E S||^2 over each row of S on the simplex, in turn (HALS), in place.
+
+    S : (R, K, 96); etx : (R, K, 96) = E'X; gram_e : (R, K, K) = E'E.  A row whose exposures are all
+    0 (curvature 0) is left as it is.
+    """
+    n_restarts, n_signatures, n_features = S.shape
+    for r in numba.prange(n_restarts):
+        v = np.empty(n_features)
+        ordered = np.empty(n_features)
+        for _ in range(n_sweeps):
+            for k in range(n_signatures):
+                curvature = gram_e[r, k, k]
+                if not curvature > 0:
+                    continue
+                for m in range(n_features):
+                    total = 0.0
+                    for j in range(n_signatures):
+                        total += gram_e[r, k, j] * S[r, j, m]
+                    v[m] = S[r, k, m] + (etx[r, k, m] - total) / curvature
+                _project_to_simplex(v, ordered)
+                for m in range(n_features):
+                    S[r, k, m] = v[m]
