@@ -179,7 +179,7 @@ def report(table, args, wall):
     grid = table[table["seed"] == args.seed]
     fits = grid.drop_duplicates(["run", "K", "lambda_c"]).set_index(["run", "K", "lambda_c"])
     # the final loss and the fit seconds of each run against a reference run: the baseline if there is one
-    reference_run = next((run for run in ("bcd-baseline", "mu-converged") if run in args.runs), None)
+    reference_run = next((run for run in ("bcd-baseline", "mu-converged") if run in args.runs), args.runs[0])
     reference = grid[grid["run"] == reference_run].set_index(["K", "lambda_c", "restart"])["final_loss"]
     lines = [f"### Convergence, both solvers ({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
              f"{platform.processor() or platform.machine()}, `python benchmarks/bench_convergence.py`, "
