@@ -32,7 +32,11 @@ def test_compiled_steps_equal_the_numpy_reference(unlabeled_regularization):
     bcd.start(state)
     for _ in range(3):  # a few iterations in, where some exposures sit at 0 and rows are held
         bcd.iterate(state, 1)
-    bcd._signature_step(state)
+    reference = copy.deepcopy(state)
+    bcd.signature_step_reference(reference)
+    bcd_kernels.signature_step(state.S, state.etx, state.gram_e, bcd.SIGNATURE_SWEEPS)
+    np.testing.assert_allclose(state.S, reference.S, rtol=0, atol=1e-13)
+    assert (reference.S == 0).any(), "the test should reach signature entries at 0 (the simplex's faces)"
     reference, compiled = copy.deepcopy(state), copy.deepcopy(state)
     xst, gram_s = bcd.exposure_step_reference(reference)
     bcd_kernels.exposure_step(compiled.E, xst, gram_s, compiled.x_squared, compiled.W, compiled.target_class,
@@ -45,6 +49,49 @@ def test_compiled_steps_equal_the_numpy_reference(unlabeled_regularization):
     reference_gradient = bcd.weight_step_reference(reference, 2)
     np.testing.assert_allclose(compiled.W, reference.W, rtol=0, atol=1e-9 * np.abs(reference.W).max())
     np.testing.assert_allclose(gradient, reference_gradient, rtol=0, atol=1e-9)
+    compiled_objective = bcd._class_objective(compiled, compiled.E, compiled.W, compiled=True)
+    reference_objective = bcd._class_objective(compiled, compiled.E, compiled.W, compiled=False)
+    np.testing.assert_allclose(compiled_objective, reference_objective, rtol=1e-12)
+
+
+@pytest.mark.parametrize("unlabeled_regularization", [False, True])
+def test_extrapolation_moves_a_restart_only_where_it_lowers_the_loss(unlabeled_regularization):
+    """The extrapolated point is taken exactly where its loss is below the plain iteration's, and
+    beta follows (up where taken, down where not); a restart that took one pauses for
+    EXTRAPOLATION_PAUSE iterations (no trial, beta kept).  All three occur here."""
+    state = _state(unlabeled_regularization, n_restarts=6, lambda_c=1.0)
+    bcd.start(state)
+    seen = {"taken": False, "rejected": False, "paused": False}
+    for _ in range(40):
+        bcd.iterate(state, 1)  # a state with history: some betas grown, some shrunk, some paused
+        previous = (state.E.copy(), state.S.copy(), state.W.copy())
+        bcd._signature_step(state)
+        xst, gram_s = bcd.exposure_step_reference(state)
+        bcd.weight_step_reference(state, bcd.WEIGHT_NEWTON_STEPS)
+        bcd._products_of_e(state)
+        plain = copy.deepcopy(state)
+        loss = bcd._reconstruction(state, (state.etx * state.S).sum(axis=(1, 2)), state.gram_e, gram_s) + (
+            state.lambda_c * bcd._class_objective(state, state.E, state.W, compiled=False))
+        beta, pause = state.beta.copy(), state.pause.copy()
+        gram_s = bcd._extrapolate(state, previous, loss, gram_s, compiled=True)
+        after = bcd._reconstruction(state, (state.etx * state.S).sum(axis=(1, 2)), state.gram_e, gram_s) + (
+            state.lambda_c * bcd._class_objective(state, state.E, state.W, compiled=True))  # as _extrapolate
+        taken, paused = state.beta > beta, pause > 0
+        rejected = ~taken & ~paused
+        assert not (taken & paused).any()
+        np.testing.assert_array_equal(state.beta[paused], beta[paused])
+        np.testing.assert_array_equal(state.pause[paused], pause[paused] - 1)
+        assert (state.beta[rejected] < beta[rejected]).all()
+        assert (state.pause[taken] == bcd.EXTRAPOLATION_PAUSE).all()
+        np.testing.assert_allclose(after[~taken], loss[~taken], rtol=1e-14)
+        np.testing.assert_array_equal(state.E[~taken], plain.E[~taken])
+        assert (after[taken] < loss[taken]).all()
+        np.testing.assert_allclose(state.etx, np.matmul(np.swapaxes(state.E, 1, 2), state.X), rtol=1e-12)
+        np.testing.assert_allclose(state.S.sum(axis=2), 1.0, rtol=1e-12)
+        assert (state.E >= 0).all() and (state.S >= 0).all()
+        for name, where in (("taken", taken), ("rejected", rejected), ("paused", paused)):
+            seen[name] |= bool(where.any())
+    assert all(seen.values()), seen
 
 
 @pytest.mark.parametrize("unlabeled_regularization", [False, True])
@@ -89,6 +136,25 @@ def test_restarts_trained_together_equal_restarts_trained_alone_bit_for_bit():
         assert joint.pseudo_labels == single.pseudo_labels
         for name in ("signatures", "exposures", "weights"):
             np.testing.assert_array_equal(getattr(joint, name), getattr(single, name), err_msg=name)
+
+
+@pytest.mark.parametrize("change, expected", [(0.0, 10), (1e-9, 50)])
+def test_a_restart_whose_loss_stopped_changing_has_converged(monkeypatch, change, expected):
+    """At a kink of the clipped logits no step lowers the loss while the projected gradient stays
+    above tol: a loss unchanged (to BCD_STALLED) from one check to the next stops the restart; a loss
+    still falling does not."""
+    losses = {}
+
+    def stuck(state, n_iterations):
+        n = len(state.E)
+        losses[n] = losses.get(n, 10.0) * (1 - change)
+        return np.full(n, losses[n]), np.full(n, 1.0)
+
+    monkeypatch.setattr(bcd, "iterate", stuck)
+    X, y, _ = _data()
+    model = IntegratedNMF(n_signatures=3, mode="semi_supervised", n_restarts=2, random_state=0,
+                          max_epochs=50).fit(X, y)
+    assert (model.n_epochs_ == expected).all()
 
 
 def test_solver_options_are_validated():

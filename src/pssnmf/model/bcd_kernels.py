@@ -22,8 +22,8 @@ HALVINGS = 30
 
 @numba.njit(**_OPTIONS)
 def _cholesky_solve(A, b, n, out):
-    """Solve A x = b for the leading n x n block of a symmetric positive definite A, in place in A.
-    Returns False where A is not numerically positive definite."""
+    """Solve A x = b for the leading n x n block of a symmetric positive definite A, in place in A
+    (only its lower triangle is read).  Returns False where A is not numerically positive definite."""
     for j in range(n):
         total = A[j, j]
         for k in range(j):
@@ -131,13 +131,16 @@ def exposure_step(E, xst, gram_s, x_squared, W, target_class, label_mask, null, 
             weight = lambda_c * label_mask[r, n]
             target = target_class[r, n]
             u = null[r, n]
-            before = _row_objective(e, xs, gs, x_squared[n], weight, Wr, target, u, clip, z, p, inside)
-            # gradient and Hessian of the row's loss
+            # the row's loss (as _row_objective) and its gradient, from one product S S' e
+            before = x_squared[n]
             for k in range(n_signatures):
                 inner = 0.0
                 for j in range(n_signatures):
                     inner += gs[k, j] * e[j]
+                before += e[k] * inner - 2.0 * e[k] * xs[k]
                 g[k] = 2.0 * (inner - xs[k])
+            if weight != 0.0:
+                before += weight * _row_terms(e, Wr, target, u, clip, z, p, inside)
             if weight != 0.0:
                 for k in range(n_signatures):
                     total = 0.0
@@ -157,7 +160,7 @@ def exposure_step(E, xst, gram_s, x_squared, W, target_class, label_mask, null, 
             for a in range(n_free):
                 k = free[a]
                 rhs[a] = -g[k]
-                for b in range(n_free):
+                for b in range(a + 1):  # the lower triangle: all that _cholesky_solve reads
                     j = free[b]
                     value = 2.0 * gs[k, j]
                     if weight != 0.0:
@@ -221,8 +224,10 @@ def _weight_objective(E, W, target_class, label_mask, null, lambda_l2, clip, z, 
 @numba.njit(**_OPTIONS)
 def _weight_gradient_hessian(E, W, target_class, label_mask, null, lambda_l2, clip, z, p, inside, g, H, curvature,
                              with_hessian):
-    """Gradient (K O,) and Hessian (K O, K O) of sum_n l_n bracket_n + lambda_l2 ||W||^2, index k O + o."""
+    """Gradient (K O,) and Hessian (K O, K O) of sum_n l_n bracket_n + lambda_l2 ||W||^2, index k O + o;
+    returns the objective itself (the bits of _weight_objective: the same sums in the same order)."""
     n_samples = E.shape[0]
+    value = 0.0
     n_signatures, n_classes = W.shape
     size = n_signatures * n_classes
     for a in range(size):
@@ -235,7 +240,7 @@ def _weight_gradient_hessian(E, W, target_class, label_mask, null, lambda_l2, cl
         if weight == 0.0:
             continue
         target = target_class[n]
-        _row_terms(E[n], W, target, null[n], clip, z, p, inside)
+        value += weight * _row_terms(E[n], W, target, null[n], clip, z, p, inside)
         for o in range(n_classes):
             if not inside[o]:
                 p[o] = 0.0
@@ -262,9 +267,11 @@ def _weight_gradient_hessian(E, W, target_class, label_mask, null, lambda_l2, cl
                         column = j * n_classes
                         for q in range(n_classes):
                             H[row, column + q] += ekj * curvature[o, q]
+    penalty = 0.0
     for k in range(n_signatures):
         for o in range(n_classes):
             g[k * n_classes + o] += 2.0 * lambda_l2 * W[k, o]
+            penalty += W[k, o] * W[k, o]
     if with_hessian:
         for a in range(size):
             # fill the upper triangle from the lower (the loop above fills j <= k blocks)
@@ -277,14 +284,16 @@ def _weight_gradient_hessian(E, W, target_class, label_mask, null, lambda_l2, cl
         # a tiny ridge keeps the system solvable when lambda_l2 = 0 (the softmax's shift invariance)
         for a in range(size):
             H[a, a] += 1e-12 * max(trace, 1.0)
+    return value + lambda_l2 * penalty
 
 
 @numba.njit(parallel=True, **_OPTIONS)
-def weight_step(E, W, target_class, label_mask, null, lambda_l2, clip, n_steps, gradient):
+def weight_step(E, W, target_class, label_mask, null, lambda_l2, clip, n_steps, gradient, with_gradient=True):
     """``n_steps`` Newton steps with a backtracking line search on each restart's W, in place.
 
     E : (R, N, K); W : (R, K, O); target_class, label_mask, null : (R, N).  Writes the gradient at the
-    final W into ``gradient`` (R, K, O) and returns each restart's objective there (R,).
+    final W into ``gradient`` (R, K, O) unless ``with_gradient`` is False (one pass over the rows
+    less), and returns each restart's objective there (R,).
     """
     n_restarts, n_signatures, n_classes = W.shape
     size = n_signatures * n_classes
@@ -300,10 +309,13 @@ def weight_step(E, W, target_class, label_mask, null, lambda_l2, clip, n_steps, 
         W0 = np.empty((n_signatures, n_classes))
         curvature = np.empty((n_classes, n_classes))
         Wr = W[r]
-        before = _weight_objective(E[r], Wr, target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p, inside)
+        if n_steps == 0:
+            before = _weight_objective(E[r], Wr, target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p,
+                                       inside)
         for _ in range(n_steps):
-            _weight_gradient_hessian(E[r], Wr, target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p,
-                                     inside, g, H, curvature, True)
+            # the objective at W comes with its gradient (the same bits as _weight_objective)
+            before = _weight_gradient_hessian(E[r], Wr, target_class[r], label_mask[r], null[r], lambda_l2, clip, z,
+                                              p, inside, g, H, curvature, True)
             for a in range(size):
                 rhs[a] = -g[a]
             if not _cholesky_solve(H, rhs, size, d):
@@ -331,10 +343,68 @@ def weight_step(E, W, target_class, label_mask, null, lambda_l2, clip, n_steps, 
             if not accepted:
                 Wr[:, :] = W0
                 break
-        _weight_gradient_hessian(E[r], Wr, target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p, inside,
-                                 g, H, curvature, False)
-        for k in range(n_signatures):
-            for o in range(n_classes):
-                gradient[r, k, o] = g[k * n_classes + o]
+        if with_gradient:
+            _weight_gradient_hessian(E[r], Wr, target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p,
+                                     inside, g, H, curvature, False)
+            for k in range(n_signatures):
+                for o in range(n_classes):
+                    gradient[r, k, o] = g[k * n_classes + o]
         objective[r] = before
     return objective
+
+
+@numba.njit(parallel=True, **_OPTIONS)
+def class_objective(E, W, target_class, label_mask, null, lambda_l2, clip):
+    """sum_n l_n bracket_n + lambda_l2 ||W||^2 of each restart (R,), at E (R, N, K), W (R, K, O)."""
+    n_restarts = W.shape[0]
+    n_classes = W.shape[2]
+    objective = np.empty(n_restarts)
+    for r in numba.prange(n_restarts):
+        z = np.empty(n_classes)
+        p = np.empty(n_classes)
+        inside = np.empty(n_classes, dtype=np.bool_)
+        objective[r] = _weight_objective(E[r], W[r], target_class[r], label_mask[r], null[r], lambda_l2, clip, z, p,
+                                         inside)
+    return objective
+
+
+@numba.njit(**_OPTIONS)
+def _project_to_simplex(v, ordered):
+    """v <- its Euclidean projection on the probability simplex, in place (Duchi et al. 2008; the
+    arithmetic of bcd._project_rows_to_simplex)."""
+    size = v.size
+    ordered[:] = np.sort(v)[::-1]
+    cumulative = 0.0
+    theta = 0.0
+    for j in range(size):
+        cumulative += ordered[j]
+        if ordered[j] - (cumulative - 1.0) / (j + 1.0) > 0:
+            theta = (cumulative - 1.0) / (j + 1.0)
+    for m in range(size):
+        v[m] = max(v[m] - theta, 0.0)
+
+
+@numba.njit(parallel=True, **_OPTIONS)
+def signature_step(S, etx, gram_e, n_sweeps):
+    """Exact minimisation of ||X - E S||^2 over each row of S on the simplex, in turn (HALS), in place.
+
+    S : (R, K, 96); etx : (R, K, 96) = E'X; gram_e : (R, K, K) = E'E.  A row whose exposures are all
+    0 (curvature 0) is left as it is.
+    """
+    n_restarts, n_signatures, n_features = S.shape
+    for r in numba.prange(n_restarts):
+        v = np.empty(n_features)
+        ordered = np.empty(n_features)
+        for _ in range(n_sweeps):
+            for k in range(n_signatures):
+                curvature = gram_e[r, k, k]
+                if not curvature > 0:
+                    continue
+                for m in range(n_features):
+                    total = 0.0
+                    for j in range(n_signatures):
+                        total += gram_e[r, k, j] * S[r, j, m]
+                    v[m] = S[r, k, m] + (etx[r, k, m] - total) / curvature
+                _project_to_simplex(v, ordered)
+                for m in range(n_features):
+                    S[r, k, m] = v[m]

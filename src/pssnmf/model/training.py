@@ -39,6 +39,13 @@ CHECK_EVERY = 10
 BCD_CHECK_EVERY = 5
 """Iterations of the "bcd" solver between two checks (each check costs about a third of an iteration)."""
 
+BCD_STALLED = 1e-12
+"""A "bcd" restart whose loss changed by less than this, relatively, from one check to the next has
+converged too: none of its steps lowers the loss any more (a fixed point of the solver).  At a kink
+of the clipped logits (a row's logit at exactly -50 or +50, the clip of eq. 3, where the row's loss
+rises on both sides) that point is a minimum, yet the one-sided gradient the projected gradient norm
+is made of does not vanish there (docs/model.md, "Solvers")."""
+
 CONVERGED_CHECKS = {"mu": 2, "bcd": 1}
 """Consecutive checks under ``tol`` that make a restart converged: the loss change of "mu" can be
 small by chance once; the projected gradient of "bcd" measures the distance from stationarity itself."""
@@ -154,7 +161,8 @@ def _train_restarts(X, class_codes, n_classes, *, n_signatures, pseudo_labeling,
                     "lower mu_w or lambda_c"
                 )
             if solver == "bcd":
-                small = stationarity[slot] < tol
+                stalled = bool(history) and abs(history[-1] - losses[slot]) <= BCD_STALLED * abs(history[-1])
+                small = stationarity[slot] < tol or stalled
             else:
                 small = bool(history) and abs(history[-1] - losses[slot]) < tol * abs(history[-1])
             small_changes[restart] = small_changes[restart] + 1 if small else 0
