@@ -147,8 +147,7 @@ def _parse_models(items: Sequence[str], what: str) -> dict[str, str]:
 # ---- writing ---------------------------------------------------------------------------------
 
 def _save(fig, data: pd.DataFrame, stem: str) -> None:
-    for path in save_figure(fig, data, stem):
-        log.info("wrote %s", path)
+    save_figure(fig, data, stem)
 
 
 def _markdown(table: pd.DataFrame) -> str:

@@ -596,8 +596,11 @@ EXPERIMENT_TARGETS = ["results/tables/table1.tsv", "results/tables/table1.md"] +
 )
 EXPERIMENT_TARGETS += expand("results/release/{task}.npz", task=EXPERIMENT_TASKS)
 if "ddrd" in EXPERIMENT_TASKS:
-    EXPERIMENT_TARGETS += ["results/tables/screening.tsv", "results/tables/screening.md",
-                           "results/tables/screening_tcga.tsv"]
+    EXPERIMENT_TARGETS += [
+        "results/tables/screening.tsv",
+        "results/tables/screening.md",
+        "results/tables/screening_tcga.tsv",
+    ]
     EXPERIMENT_TARGETS += expand(
         "results/figures/screening_roc_{split}_u{prop}.{ext}",
         split=EXPORT["split_mode"],

@@ -62,7 +62,8 @@ rule table1:
 
 rule export_model:
     """The final model users apply with `pssnmf predict`, under a stable path; with its screening
-    cut-offs (chosen on the validation pool) in its metadata where the task has pools (DDRd)."""
+    cut-offs (chosen on the validation pool) in its metadata where the task has pools (DDRd).
+    """
     input:
         unpack(export_inputs),
     output:
@@ -82,7 +83,8 @@ rule export_model:
 
 rule fit_crossfit:
     """The final fit again per validation fold k, with fold k's tumours with truth swapped for the
-    test set's: each DDRd tumour with truth is scored by a model that never saw it (screening)."""
+    test set's: each DDRd tumour with truth is scored by a model that never saw it (screening).
+    """
     input:
         unpack(final_inputs),
     output:
@@ -178,7 +180,9 @@ rule screening_roc:
         cosmic=cosmic_outputs()[1],
     output:
         report(
-            multiext("results/figures/screening_roc_{split}_u{prop}", ".png", ".svg", ".tsv"),
+            multiext(
+                "results/figures/screening_roc_{split}_u{prop}", ".png", ".svg", ".tsv"
+            ),
             caption="../report/screening_roc.rst",
             category="Screening",
         ),

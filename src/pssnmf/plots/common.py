@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -23,6 +24,8 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from pssnmf.data.atomic import atomic_path
+
+log = logging.getLogger(__name__)
 
 #: Written beside every figure: the figure as PNG (report), as SVG (vector, editable) and the
 #: exact data it shows as TSV.
@@ -229,7 +232,7 @@ def save_figure(fig: Figure, data: pd.DataFrame, stem: str | os.PathLike) -> lis
 
     Each file is written to a temporary file in the target folder and moved into place, so a
     killed job never leaves a half-written figure that Snakemake would take for done.  Returns the
-    paths written.
+    paths written, each also logged (``wrote <path>``: a job's log names what it wrote).
     """
     stem = Path(stem)
     if stem.suffix in {".png", ".svg", ".pdf", ".tsv"}:
@@ -258,4 +261,6 @@ def save_figure(fig: Figure, data: pd.DataFrame, stem: str | os.PathLike) -> lis
     tsv = stem.with_name(f"{stem.name}.tsv")
     _atomic_write(tsv, lambda tmp: data.to_csv(tmp, sep="\t", index=False, lineterminator="\n"))
     written.append(tsv)
+    for path in written:
+        log.info("wrote %s", path)
     return written
