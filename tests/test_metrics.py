@@ -13,6 +13,7 @@ from pssnmf.metrics import (
     evaluation_scores,
     macro_f1,
     macro_f1_truth_classes,
+    paired_difference_ci,
     pseudo_label_scores,
     scores_from_codes,
     seeds_ci,
@@ -97,6 +98,25 @@ def test_bootstrap_over_seeds_widens_the_interval():
     two = bootstrap_ci([(truth, good), (truth, poor)], "accuracy", n_boot=500, seed=3)
     assert two[0] == pytest.approx((accuracy(truth, good) + accuracy(truth, poor)) / 2)
     assert (two[2] - two[1]) > (one[2] - one[1])
+
+
+def test_paired_difference_is_the_mean_change_and_sees_what_separate_intervals_miss():
+    rng = np.random.default_rng(4)
+    truth = rng.choice(["A", "B", "C"], (3, 400))
+    base = np.where(rng.random((3, 400)) < 0.7, truth, rng.choice(["A", "B", "C"], (3, 400)))
+    # b is a with a few more samples right: the same errors elsewhere, so the paired interval is
+    # narrow and above 0 while the two models' own intervals overlap.
+    better = np.where(rng.random((3, 400)) < 0.1, truth, base)
+    change, low, high = paired_difference_ci(truth, base, better, "macro_f1", n_boot=400, seed=5)
+    assert change == pytest.approx(np.mean([macro_f1(t, b) - macro_f1(t, a) for t, a, b in zip(truth, base, better)]))
+    assert 0 < low < change < high
+    alone = [bootstrap_ci(list(zip(truth, p)), "macro_f1", n_boot=400, seed=5) for p in (base, better)]
+    assert alone[0][2] > alone[1][1], "the separate intervals overlap"
+    swapped = paired_difference_ci(truth, better, base, "macro_f1", n_boot=400, seed=5)
+    assert swapped == pytest.approx((-change, -high, -low))
+    assert paired_difference_ci(truth, base, base, "accuracy", n_boot=50) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="one shape"):
+        paired_difference_ci(truth, base[:2], better, "macro_f1")
 
 
 def test_seeds_ci():

@@ -150,25 +150,13 @@ def _save(fig, data: pd.DataFrame, stem: str) -> None:
     save_figure(fig, data, stem)
 
 
-def _markdown(table: pd.DataFrame) -> str:
-    def cell(value) -> str:
-        if isinstance(value, float):
-            return "N.A." if np.isnan(value) else f"{value:.4g}"
-        return str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(map(str, table.columns)) + " |",
-             "|" + "|".join("---" for _ in table.columns) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
-
-
 def _save_table(table: pd.DataFrame, stem: str, title: str) -> None:
     stem = Path(stem)
     tsv = write_table(table, stem.with_name(stem.name + ".tsv"))
     log.info("wrote %s", tsv)
     md = stem.with_name(stem.name + ".md")
     # One line: Markdown bold does not span a line break.
-    write_text(f"**{title.replace(chr(10), ' — ')}**\n\n" + _markdown(table), md)
+    write_text(f"**{title.replace(chr(10), ' — ')}**\n\n" + tables_lib.markdown_table(table), md)
     log.info("wrote %s", md)
 
 

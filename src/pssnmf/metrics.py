@@ -176,6 +176,50 @@ def bootstrap_ci(
     return estimate, float(low), float(high)
 
 
+def paired_difference_ci(
+    truth: Sequence[Sequence[str]],
+    a: Sequence[Sequence[str]],
+    b: Sequence[Sequence[str]],
+    metric: str,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int | np.random.SeedSequence = 0,
+) -> tuple[float, float, float]:
+    """``metric(b) - metric(a)`` on the same test samples, with a paired percentile bootstrap interval.
+
+    truth, a, b : one row per seed (replicate) of the two final fits, each over the same test
+        samples in the same order; seed r of ``a`` is paired with seed r of ``b``.  As in
+        :func:`bootstrap_ci`, each draw picks a seed at random and resamples the test samples,
+        and both models are scored on that one resample, so the interval is of the difference
+        itself (over test samples and seeds), narrower than two separate intervals would suggest
+        when the models err on the same samples.
+    Returns (estimate, low, high): the estimate is the mean over seeds of the difference on the
+    full test set.  NaN where there are no samples.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {sorted(METRICS)}")
+    truth, a, b = (np.asarray(x, dtype=object) for x in (truth, a, b))
+    if truth.ndim != 2 or truth.shape != a.shape or truth.shape != b.shape or truth.shape[0] == 0:
+        raise ValueError("paired_difference_ci needs truth, a and b of one shape (seeds, samples), "
+                         f"got {truth.shape}, {a.shape} and {b.shape}")
+    n_seeds, n = truth.shape
+    if n == 0:
+        return NAN, NAN, NAN
+    estimate = float(np.mean([METRICS[metric](truth[r], b[r]) - METRICS[metric](truth[r], a[r])
+                              for r in range(n_seeds)]))
+    labels = sorted(set(truth.ravel().tolist()) | set(a.ravel().tolist()) | set(b.ravel().tolist()), key=str)
+    code = {label: i for i, label in enumerate(labels)}
+    t, ca, cb = (np.vectorize(code.__getitem__, otypes=[np.int64])(x) for x in (truth, a, b))
+    rng = np.random.default_rng(seed)
+    which = rng.integers(n_seeds, size=n_boot)[:, None]
+    idx = rng.integers(0, n, size=(n_boot, n))
+    draws = (scores_from_codes(t[which, idx], cb[which, idx], len(labels), metric)
+             - scores_from_codes(t[which, idx], ca[which, idx], len(labels), metric))
+    alpha = (1 - level) / 2
+    low, high = np.quantile(draws, [alpha, 1 - alpha])
+    return estimate, float(low), float(high)
+
+
 def seeds_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
     """Mean and percentile range over seeds of a score that has no sample to resample (stability)."""
     values = np.asarray(values, dtype=np.float64)

@@ -38,6 +38,20 @@ TABLE2_COLUMNS = [
 ]
 
 
+def markdown_table(table: pd.DataFrame, missing: str = "N.A.") -> str:
+    """``table`` as a Markdown table: floats to 4 significant digits, NaN as ``missing``, ``|``
+    in a cell escaped."""
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return missing if np.isnan(value) else f"{value:.4g}"
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |",
+             "|" + "|".join("---" for _ in table.columns) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
 def _require(frame: pd.DataFrame, columns, what: str) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"{what}: expected a pandas DataFrame, got {type(frame).__name__}")
