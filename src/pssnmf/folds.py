@@ -267,19 +267,19 @@ def _deal_to_folds(sizes: dict[str, int], n_folds: int, rng: np.random.Generator
     return fold_of
 
 
-def _bootstrap(counts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+def bootstrap_profile(counts: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` multinomial resamples of one real profile with its own total count."""
     total = int(counts.sum())
     return rng.multinomial(total, counts / total, size=n).astype(np.int64)
 
 
-def _round_robin(sample_names: Sequence[str], n: int, rng: np.random.Generator) -> list[str]:
+def round_robin(sample_names: Sequence[str], n: int, rng: np.random.Generator) -> list[str]:
     """``n`` origins taken round-robin over the samples in a shuffled order (equal shares)."""
     order = [sample_names[i] for i in rng.permutation(len(sample_names))]
     return [order[i % len(order)] for i in range(n)]
 
 
-def _interleave_by_class(pools: dict[str, list[str]]) -> list[str]:
+def interleave_by_class(pools: dict[str, list[str]]) -> list[str]:
     """One list taking one from each class in turn (sorted class order) until all run out."""
     classes = sorted(pools)
     out: list[str] = []
@@ -324,7 +324,7 @@ def _place_cell_lines(counts: pd.DataFrame, samples: pd.DataFrame, task: str, s:
         if s.split_mode == "paper":
             rng = rng_for(s.seed, "folds", task, "paper", "cell_lines", cls)
             total = sum(wanted.values())
-            origins = _round_robin(names, total, rng)
+            origins = round_robin(names, total, rng)
             shuffled = [origins[i] for i in rng.permutation(total)]
             start = 0
             for place in ["test"] + list(range(s.n_folds)):
@@ -361,7 +361,7 @@ def _place_cell_lines(counts: pd.DataFrame, samples: pd.DataFrame, task: str, s:
             else:
                 here = sorted(n for n, f in fold_of.items() if f == place)
                 place_unit = unit
-            for origin in _round_robin(here, wanted[place], rng):
+            for origin in round_robin(here, wanted[place], rng):
                 plan.append((origin, place, place_unit))
 
     # Bootstrap in plan order; one stream per task and split mode keeps the draws reproducible.
@@ -380,7 +380,7 @@ def _place_cell_lines(counts: pd.DataFrame, samples: pd.DataFrame, task: str, s:
         rows.origins.append(origin)
         rows.places.append(place)
         rows.split_units.append(unit)
-        rows.counts.append(_bootstrap(counts.loc[origin].to_numpy(), 1, rng)[0])
+        rows.counts.append(bootstrap_profile(counts.loc[origin].to_numpy(), 1, rng)[0])
     return rows
 
 
@@ -414,7 +414,7 @@ def _place_tumours(counts: pd.DataFrame, samples: pd.DataFrame, task: str, s: Fo
                 with_truth[place].setdefault(truth, []).extend(members)
     ordered_truth = {}
     for place in with_truth:
-        ordered_truth[place] = _interleave_by_class(with_truth[place])
+        ordered_truth[place] = interleave_by_class(with_truth[place])
         names = without[place]
         without[place] = [names[i] for i in rng.permutation(len(names))]
     return ordered_truth, without

@@ -41,13 +41,13 @@ import pandas as pd
 from pssnmf.folds import (
     FoldData,
     FoldSettings,
-    _bootstrap,
-    _interleave_by_class,
-    _round_robin,
+    bootstrap_profile,
+    interleave_by_class,
     load_pools,
     read_membership,
     read_task,
     rng_for,
+    round_robin,
     unlabelled_count,
 )
 
@@ -73,11 +73,11 @@ def release_fold(catalog_path, samples_path, fold_dir, task: str, settings: Fold
     for cls in sorted(cells["label"].unique()):
         names = sorted(cells.index[cells["label"] == cls])
         seen: dict[str, int] = {}
-        for origin in _round_robin(names, per_class, rng):
+        for origin in round_robin(names, per_class, rng):
             seen[origin] = seen.get(origin, 0) + 1
             row_ids.append(f"{origin}#r{seen[origin]:04d}")
             origins.append(origin)
-            rows.append(_bootstrap(counts.loc[origin].to_numpy(), 1, boot)[0])
+            rows.append(bootstrap_profile(counts.loc[origin].to_numpy(), 1, boot)[0])
     n_labelled = len(rows)
     tumours = samples[(samples["source"] == "tumour") & ~samples.index.isin(pools)]
     tumours = tumours[counts.loc[tumours.index].sum(axis=1).to_numpy() >= max(1, settings.min_mutations)]
@@ -87,7 +87,7 @@ def release_fold(catalog_path, samples_path, fold_dir, task: str, settings: Fold
         names = sorted(tumours.index[tumours["truth"] == truth])
         by_truth[truth] = [names[i] for i in order.permutation(len(names))]
     rest = sorted(tumours.index[tumours["truth"] == ""])
-    ordered = _interleave_by_class(by_truth) + [rest[i] for i in order.permutation(len(rest))]
+    ordered = interleave_by_class(by_truth) + [rest[i] for i in order.permutation(len(rest))]
     need = unlabelled_count(n_labelled, proportion)
     if len(ordered) < need:
         raise ValueError(f"{task}: the release needs {need} unlabelled tumours for proportion {proportion}, "

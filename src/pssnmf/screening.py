@@ -560,9 +560,8 @@ def exported_cutoffs(predictions_path: str | os.PathLike, pools_path: str | os.P
     ``replicate`` of one final fit, per FPR target and pathway, the cut-off of the probability
     chosen on the validation pool, and the test set's sensitivity and FPR at it.  None when the
     pools file has no rows (a task without pools)."""
-    predictions = _read_all([predictions_path])
+    predictions = _read_predictions([predictions_path])
     predictions = predictions[(predictions["replicate"] == replicate) & (predictions["source"] == "tumour")]
-    predictions["truth"] = predictions["truth"].fillna("")
     pools = _read_all([pools_path], dtype={"heterozygous": str})
     if pools.empty:
         return None
