@@ -14,7 +14,8 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from _task_inputs import cancer_type_inputs
 from pssnmf import baselines
-from pssnmf.experiment import BASELINES, Point, fill_from_optimum, fit_seed, main, parse_point, seed_spread
+from pssnmf.experiment import BASELINES, Point, fill_from_optimum, fit_seed, main, parse_point
+from pssnmf.tables import seed_spread
 from pssnmf.folds import load_fold
 
 SEED = 5

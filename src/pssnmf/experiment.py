@@ -37,7 +37,6 @@ import math
 import os
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -51,6 +50,7 @@ from pssnmf import metrics as metrics_lib
 from pssnmf import models as models_lib
 from pssnmf import opportunity as opportunity_lib
 from pssnmf import selection as selection_lib
+from pssnmf import tables as tables_lib
 from pssnmf.data.atomic import write_table, write_text
 from pssnmf.folds import FoldData, load_fold, load_pools, proportion_label, seed_sequence
 
@@ -265,138 +265,8 @@ def run_selection(metrics_paths: Sequence[str | os.PathLike], summary_out: str |
 
 
 # --------------------------------------------------------------------------------------------
-# Table 1
+# Table 1 (built by pssnmf.tables.table1; the command's file reading and writing here)
 # --------------------------------------------------------------------------------------------
-TABLE1_SCORES = (
-    ("cellline_accuracy", "cell_line", "accuracy"),
-    ("cellline_f1", "cell_line", "macro_f1"),
-    ("tcga_accuracy", "tumour", "accuracy"),
-    ("tcga_f1", "tumour", "macro_f1"),
-    ("tcga_f1_truth_classes", "tumour", "macro_f1_truth_classes"),
-)
-
-
-def paper_table1() -> pd.DataFrame:
-    """The paper's Table 1, as comparison columns; never used as expected values."""
-    with resources.files("pssnmf").joinpath("paper_table1.tsv").open("r", encoding="utf-8") as handle:
-        return pd.read_csv(handle, sep="\t")
-
-
-def seed_spread(values: Sequence[float]) -> tuple[float, float, float]:
-    """(sd, min, max) of one score over the seeds (replicates) of a final fit.
-
-    sd is the sample standard deviation (ddof 1), NaN with a single seed; NaN values (a score
-    a model does not have, e.g. a baseline's stability) are left out.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    values = values[~np.isnan(values)]
-    if values.size == 0:
-        return np.nan, np.nan, np.nan
-    sd = float(np.std(values, ddof=1)) if values.size > 1 else np.nan
-    return sd, float(values.min()), float(values.max())
-
-
-def table1(final_metrics: pd.DataFrame, predictions: pd.DataFrame, paper: pd.DataFrame | None = None,
-           n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """One row per (task, split mode, proportion, model) of the final fits (fold ``test``).
-
-    Every score is the mean over the replicates (seeds) of the score on the whole test set, with
-    a percentile bootstrap interval over test samples and, where several seeds were run, over
-    seeds (:func:`pssnmf.metrics.bootstrap_ci`); ``<score>_seed_sd``, ``_seed_min`` and
-    ``_seed_max`` give the spread of the per-seed scores (:func:`seed_spread`).  Stability has
-    the range over seeds.  Baselines (no lambdas, K for NMF+LR only) have NaN where they have no
-    value.  The paper's numbers sit in ``paper_*`` columns.
-    """
-    final_metrics = final_metrics[final_metrics["fold"].astype(str) == "test"]
-    predictions = predictions[predictions["fold"].astype(str) == "test"]
-    keys = ["task", "split_mode", "proportion", "model"]
-    rows = []
-    for key, fits in final_metrics.groupby(keys, sort=True):
-        row = dict(zip(keys, key))
-        first = fits.iloc[0]
-        row.update(K=first["K"], lambda_c=first["lambda_c"], lambda_l2=first["lambda_l2"],
-                   confidence_threshold=first["confidence_threshold"], n_replicates=len(fits))
-        row["stability"], row["stability_low"], row["stability_high"] = metrics_lib.seeds_ci(fits["stability"], level)
-        spreads = {"stability": seed_spread(fits["stability"])}
-        preds = predictions
-        for k, v in zip(keys, key):
-            preds = preds[preds[k] == v] if k != "proportion" else preds[preds[k].map(float) == float(v)]
-        for name, source, metric in TABLE1_SCORES:
-            part = preds[(preds["source"] == source) & (preds["truth"].fillna("") != "")]
-            pairs = [(r["truth"].astype(str).to_numpy(), r["predicted"].astype(str).to_numpy())
-                     for _, r in part.sort_values(["replicate", "row_id"]).groupby("replicate", sort=True)]
-            ci_seed = seed_sequence(seed, "table1", *key, name)
-            if pairs:
-                row[name], row[f"{name}_low"], row[f"{name}_high"] = metrics_lib.bootstrap_ci(
-                    pairs, metric, n_boot=n_boot, level=level, seed=ci_seed)
-            else:
-                row[name] = row[f"{name}_low"] = row[f"{name}_high"] = np.nan
-            spreads[name] = seed_spread([metrics_lib.METRICS[metric](t, p) for t, p in pairs])
-        for name, (sd, low, high) in spreads.items():
-            row[f"{name}_seed_sd"], row[f"{name}_seed_min"], row[f"{name}_seed_max"] = sd, low, high
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    if len(table):
-        table["K"] = table["K"].astype("Int64")  # "4", not "4.0", beside the baselines' blank K
-    if paper is not None and len(table):
-        paper = paper.rename(columns={c: f"paper_{c}" for c in paper.columns if c not in ("task", "model",
-                                                                                          "proportion")})
-        table = table.merge(paper, on=["task", "model", "proportion"], how="left")
-    return table
-
-
-def _fmt(value: float, digits: int = 3) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
-
-
-def _fmt_g(value: float) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:g}"
-
-
-def table1_markdown(table: pd.DataFrame) -> str:
-    """Markdown: our scores with intervals, the paper's beside them (– where it gives none)."""
-    lines = []
-    for (task, split_mode), part in table.groupby(["task", "split_mode"], sort=True):
-        lines += [f"### {task}, split mode `{split_mode}`", "",
-                  "| unlabelled | model | K | λc | λL2 | ct | stability | F1 cell line | F1 TCGA | "
-                  "acc. cell line | acc. TCGA | paper: K, λc, λL2, ct | paper stability | paper F1 cell line | "
-                  "paper F1 TCGA |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        order = {m: i for i, m in enumerate(models_lib.names())}
-        part = part.sort_values(["proportion", "model"], key=lambda c: c.map(order) if c.name == "model" else c)
-        for _, r in part.iterrows():
-            def ci(name: str) -> str:
-                if pd.isna(r[name]):
-                    return "–"
-                text = f"{_fmt(r[name])} [{_fmt(r[name + '_low'])}, {_fmt(r[name + '_high'])}]"
-                if r["n_replicates"] > 1 and f"{name}_seed_sd" in r:
-                    text += f" ±{_fmt(r[name + '_seed_sd'])}"
-                return text
-            ct = "–" if pd.isna(r["confidence_threshold"]) else f"{r['confidence_threshold']:g}"
-            paper_point = "–"
-            if "paper_K" in r and not pd.isna(r.get("paper_K")):
-                pct = "–" if pd.isna(r.get("paper_confidence_threshold")) else f"{r['paper_confidence_threshold']:g}"
-                paper_point = f"{int(r['paper_K'])}, {r['paper_lambda_c']:g}, {r['paper_lambda_l2']:g}, {pct}"
-            lines.append(
-                f"| {float(r['proportion']):.0%} | {r['model']} | {_fmt_g(r['K'])} | {_fmt_g(r['lambda_c'])} | "
-                f"{_fmt_g(r['lambda_l2'])} | {ct} | {ci('stability')} | {ci('cellline_f1')} | {ci('tcga_f1')} | "
-                f"{ci('cellline_accuracy')} | {ci('tcga_accuracy')} | {paper_point} | "
-                f"{_fmt(r.get('paper_stability', np.nan))} | {_fmt(r.get('paper_cellline_f1', np.nan), 4)} | "
-                f"{_fmt(r.get('paper_tcga_f1', np.nan), 4)} |")
-        lines.append("")
-    lines.append("Intervals: 95 % percentile bootstrap over test samples (and over seeds where several were "
-                 "run); stability: range over seeds. Paper: Table 1 of the PSS-NMF paper (50 % unlabelled, "
-                 "single runs).")
-    replicates = sorted(set(int(n) for n in table["n_replicates"])) if len(table) else []
-    if replicates and max(replicates) > 1:
-        lines.append(f"Seeds: every score is the mean over {'/'.join(map(str, replicates))} seeds; ±: standard "
-                     "deviation of the per-seed scores (the TSV also has their min and max).")
-    if len(table) and table["model"].isin(BASELINES).any():
-        lines.append(f"Baselines ({', '.join(BASELINES)}, docs/beyond.md): no λc, λL2 or restarts, so no "
-                     f"stability; in the workflow NMF+LR's K is the chosen {models_lib.spec('NMF+LR').k_from} point's.")
-    return "\n".join(lines) + "\n"
-
-
 def write_table1(final_metrics_paths: Sequence[str | os.PathLike], predictions_paths: Sequence[str | os.PathLike],
                  out_tsv: str | os.PathLike, out_md: str | os.PathLike, n_boot: int = 1000, seed: int = 0,
                  paper_path: str | os.PathLike | None = None) -> pd.DataFrame:
@@ -406,10 +276,10 @@ def write_table1(final_metrics_paths: Sequence[str | os.PathLike], predictions_p
                              for p in predictions_paths], ignore_index=True)
     predictions["proportion"] = predictions["proportion"].map(float)
     predictions["replicate"] = predictions["replicate"].map(int)
-    paper = pd.read_csv(paper_path, sep="\t") if paper_path else paper_table1()
-    table = table1(metrics, predictions, paper=paper, n_boot=n_boot, seed=seed)
+    paper = pd.read_csv(paper_path, sep="\t") if paper_path else tables_lib.paper_table(1)
+    table = tables_lib.table1(metrics, predictions, paper=paper, n_boot=n_boot, seed=seed)
     write_table(table, out_tsv)
-    write_text(table1_markdown(table), out_md)
+    write_text(tables_lib.table1_markdown(table), out_md)
     return table
 
 

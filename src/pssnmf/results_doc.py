@@ -39,7 +39,7 @@ import pandas as pd
 
 from pssnmf.data.atomic import write_table, write_text
 from pssnmf.release import sha256
-from pssnmf.tables import markdown_table
+from pssnmf.tables import markdown_table, paper_table
 
 #: The paper's Table 1 proportion: the claims about Table 1 are read there.
 CLAIM_PROPORTION = 0.5
@@ -268,11 +268,9 @@ def claims(results: str | os.PathLike, min_stability: float, n_boot: int = 1000,
     ``leakage_changes_verdict`` (the ``paper`` split, which lets a tumour's bootstrap copies sit
     on both sides, gives another verdict than ``grouped``).
     """
-    from pssnmf.experiment import paper_table1
-
     results = Path(results)
     table1 = _tsv(results / "tables" / "table1.tsv")
-    paper = paper_table1()
+    paper = paper_table(1)
     cosmic = _cosmic_matrix(results)
 
     def paper_value(task, model, column, digits=4):
@@ -302,7 +300,7 @@ def claims(results: str | os.PathLike, min_stability: float, n_boot: int = 1000,
                          paper_value(task, model, "stability", 3), "stable",
                          lambda split, task=task, model=model: _claim_stable(table1, task, split, model,
                                                                              min_stability)))
-    paper3 = pd.read_csv(Path(__file__).with_name("paper_table3.tsv"), sep="\t")
+    paper3 = paper_table(3)
     for task, name in (("cancer_type", "cancer type"), ("ddrd", "DDRd")):
         part = paper3[paper3["task"] == task].sort_values("ct")
         theirs = ("50 %: " + " → ".join(f"{v:g}" for v in part["n_pseudo_labels_50%"])) if len(part) else "–"

@@ -376,7 +376,7 @@ POSITIVE_TEXT = {"test": "the test set's tumours with truth (as Table 1)",
 def tcga_table(predictions: pd.DataFrame, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """Table 1's TCGA scores of the DDRd models on the test set's tumours and on every tumour with
     truth out of fold (``positives``), with bootstrap intervals over tumours and seeds and their widths."""
-    from pssnmf.experiment import TABLE1_SCORES
+    from pssnmf.tables import TABLE1_SCORES
     from pssnmf.metrics import bootstrap_ci
 
     tumours = predictions[(predictions["source"] == "tumour") & (predictions["truth"] != "")]
