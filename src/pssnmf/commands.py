@@ -72,6 +72,20 @@ def run(prog: str, command: Callable[[argparse.Namespace], int | None], args: ar
     return 0 if status is None else int(status)
 
 
+def spec_object(text: str) -> dict:
+    """A command's ``--spec`` (the one JSON object a workflow rule passes) as a dict; a ValueError,
+    so bad input under :func:`run`, when it is not JSON or not an object."""
+    import json
+
+    try:
+        spec = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--spec: not a JSON object ({err})") from None
+    if not isinstance(spec, dict):
+        raise ValueError(f"--spec: expected a JSON object, got {type(spec).__name__}")
+    return spec
+
+
 def _message(err: BaseException) -> str:
     if isinstance(err, KeyError) and err.args:
         return f"missing {err.args[0]!r}"  # str(KeyError) is only the quoted key

@@ -31,7 +31,6 @@ timings TSV.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import os
@@ -423,16 +422,6 @@ def _job_from_flags(args: argparse.Namespace) -> FitJob:
                   settings, opportunity_lib.from_arguments(args))
 
 
-def _spec_object(text: str) -> dict:
-    try:
-        spec = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"--spec: not a JSON object ({err})") from None
-    if not isinstance(spec, dict):
-        raise ValueError(f"--spec: expected a JSON object, got {type(spec).__name__}")
-    return spec
-
-
 def _run(args: argparse.Namespace) -> None:
     if args.command == "folds":
         settings = folds_lib.FoldSettings(
@@ -441,7 +430,7 @@ def _run(args: argparse.Namespace) -> None:
             min_mutations=args.min_mutations)
         folds_lib.build_folds(args.catalog, args.samples, args.out_dir, args.task, settings)
     elif args.command in ("fit", "job"):
-        job = _job_from_flags(args) if args.command == "fit" else plan(_spec_object(args.spec))
+        job = _job_from_flags(args) if args.command == "fit" else plan(commands.spec_object(args.spec))
         run_fit_batch(job.fold_dir, job.task, job.split_mode, job.proportion, list(job.points), job.seed,
                       args.metrics_out, timings_out=args.timings_out, models_dir=args.models_dir,
                       predictions_out=args.predictions_out, pools_out=args.pools_out, settings=job.settings,

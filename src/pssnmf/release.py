@@ -226,11 +226,10 @@ RELEASE_SPEC_KEYS = {"job", "table1", "screening", "exported", "fpr", "config"}
 
 
 def _run(args: argparse.Namespace) -> None:
-    try:
-        spec = json.loads(args.spec)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"--spec: not JSON ({error})") from None
-    if not isinstance(spec, dict) or set(spec) - RELEASE_SPEC_KEYS or "job" not in spec:
+    from pssnmf.commands import spec_object
+
+    spec = spec_object(args.spec)
+    if set(spec) - RELEASE_SPEC_KEYS or "job" not in spec:
         raise ValueError(f"--spec: expected an object with job and some of {sorted(RELEASE_SPEC_KEYS - {'job'})}")
     settings = FoldSettings(seed=int(spec["job"]["seed"]), n_folds=args.n_folds, per_class=args.per_class)
     build_release(spec["job"], args.catalog, args.samples, settings, args.out, table1=spec.get("table1"),

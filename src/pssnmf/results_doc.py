@@ -23,6 +23,7 @@ the previous one (or none), never half of one.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -37,9 +38,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pssnmf.data.atomic import write_table, write_text
+from pssnmf.data.atomic import current_umask, write_table, write_text
+from pssnmf.folds import proportion_label
 from pssnmf.release import sha256
-from pssnmf.tables import markdown_table, paper_table
+from pssnmf.tables import format_number, markdown_table, paper_table
 
 #: The paper's Table 1 proportion: the claims about Table 1 are read there.
 CLAIM_PROPORTION = 0.5
@@ -92,15 +94,11 @@ def _tsv(path: Path, **options) -> pd.DataFrame:
 
 
 def _proportion_folder(proportion: float) -> str:
-    return f"u{proportion:g}"
+    return f"u{proportion_label(proportion)}"
 
 
 def _final(results: Path, task: str, split: str, proportion: float, model: str, suffix: str) -> Path:
-    folder = results / "final" / task / split
-    for candidate in folder.glob("u*"):
-        if float(candidate.name[1:]) == float(proportion):
-            return candidate / f"{model}{suffix}"
-    return folder / f"{_proportion_folder(proportion)}" / f"{model}{suffix}"
+    return results / "final" / task / split / _proportion_folder(proportion) / f"{model}{suffix}"
 
 
 def _test_predictions(results: Path, task: str, split: str, proportion: float, model: str,
@@ -122,10 +120,6 @@ def _table1_row(table1: pd.DataFrame, task: str, split: str, model: str) -> pd.S
     rows = table1[(table1["task"] == task) & (table1["split_mode"] == split) & (table1["model"] == model)
                   & (table1["proportion"].astype(float) == CLAIM_PROPORTION)]
     return None if rows.empty else rows.iloc[0]
-
-
-def _fmt(value, digits: int = 3) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
 
 # ---- the claims ------------------------------------------------------------------------------
@@ -157,7 +151,7 @@ def _claim_improves(results: Path, task: str, split: str, a: str, b: str, n_boot
     per_seed = [macro_f1(truth[r], pb[r]) - macro_f1(truth[r], pa[r]) for r in range(len(truth))]
     f1a = np.mean([macro_f1(truth[r], pa[r]) for r in range(len(truth))])
     f1b = np.mean([macro_f1(truth[r], pb[r]) for r in range(len(truth))])
-    ours = (f"{b} {_fmt(f1b)} vs {a} {_fmt(f1a)}: Δ {change:+.3f} [{low:+.3f}, {high:+.3f}], "
+    ours = (f"{b} {format_number(f1b)} vs {a} {format_number(f1a)}: Δ {change:+.3f} [{low:+.3f}, {high:+.3f}], "
             f"per seed {min(per_seed):+.3f} to {max(per_seed):+.3f} ({len(truth)} seeds, {truth.shape[1]} tumours)")
     if low > 0:
         verdict = "holds"
@@ -173,7 +167,7 @@ def _claim_near(table1: pd.DataFrame, split: str, model: str) -> dict:
     if row is None or pd.isna(row["cellline_f1"]):
         return {"ours": "not run", "verdict": "not tested"}
     target, tolerance = NEAR_CELLLINE_F1
-    ours = f"{_fmt(row['cellline_f1'])} [{_fmt(row['cellline_f1_low'])}, {_fmt(row['cellline_f1_high'])}]"
+    ours = f"{format_number(row['cellline_f1'])} [{format_number(row['cellline_f1_low'])}, {format_number(row['cellline_f1_high'])}]"
     return {"ours": ours, "verdict": _interval_verdict(row["cellline_f1_low"], row["cellline_f1_high"],
                                                        target - tolerance),
             "value": row["cellline_f1"], "low": row["cellline_f1_low"], "high": row["cellline_f1_high"]}
@@ -202,7 +196,7 @@ def _claim_stable(table1: pd.DataFrame, task: str, split: str, model: str, thres
     row = _table1_row(table1, task, split, model)
     if row is None or pd.isna(row["stability"]):
         return {"ours": "not run", "verdict": "not tested"}
-    ours = f"{_fmt(row['stability'])} [{_fmt(row['stability_low'])}, {_fmt(row['stability_high'])}] at {_point(row)}"
+    ours = f"{format_number(row['stability'])} [{format_number(row['stability_low'])}, {format_number(row['stability_high'])}] at {_point(row)}"
     return {"ours": ours, "verdict": _interval_verdict(row["stability_low"], row["stability_high"], threshold),
             "value": row["stability"], "low": row["stability_low"], "high": row["stability_high"]}
 
@@ -232,21 +226,30 @@ def _cosmic_matrix(results: Path) -> pd.DataFrame | None:
     return _tsv(files[0]).set_index("Type").T
 
 
-def _claim_cosmic(results: Path, cosmic: pd.DataFrame | None, split: str, model: str, pathway: str) -> dict:
-    from pssnmf.etiologies import DDR_ETIOLOGIES
+@functools.lru_cache(maxsize=None)
+def _final_signatures(results: Path, split: str, model: str) -> tuple[np.ndarray, ...]:
+    """Unit-norm signatures (K, 96) of each seed's DDRd final model: read once for every pathway."""
     from pssnmf.model import load_model
 
     folder = _final(results, "ddrd", split, CLAIM_PROPORTION, model, ".models")
-    files = sorted(folder.glob("*.npz")) if folder.is_dir() else []
-    if cosmic is None or not files:
+    out = []
+    for path in sorted(folder.glob("*.npz")) if folder.is_dir() else []:
+        signatures = load_model(path, estimator=False).signatures_
+        out.append(signatures / np.linalg.norm(signatures, axis=1, keepdims=True))
+    return tuple(out)
+
+
+def _claim_cosmic(results: Path, cosmic: pd.DataFrame | None, split: str, model: str, pathway: str) -> dict:
+    from pssnmf.etiologies import DDR_ETIOLOGIES
+
+    per_seed = _final_signatures(results, split, model)
+    if cosmic is None or not per_seed:
         return {"ours": "not run", "verdict": "not tested"}
     names = [n for n in DDR_ETIOLOGIES[pathway] if n in cosmic.index]
     reference = cosmic.loc[names].to_numpy(dtype=float)
     reference = reference / np.linalg.norm(reference, axis=1, keepdims=True)
     best = []
-    for path in files:
-        signatures = load_model(path, estimator=False).signatures_
-        signatures = signatures / np.linalg.norm(signatures, axis=1, keepdims=True)
+    for signatures in per_seed:
         cosine = signatures @ reference.T
         k, j = np.unravel_index(np.argmax(cosine), cosine.shape)
         best.append((float(cosine[k, j]), names[j]))
@@ -464,7 +467,7 @@ def write_doc(results: str | os.PathLike, out: str | os.PathLike, config: dict, 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it 0700; the files' writers use the umask
         (staging / "tables").mkdir()
         (staging / "figures").mkdir()
         tables = sorted(p for p in (results / "tables").iterdir() if p.suffix in (".tsv", ".md"))
@@ -479,8 +482,6 @@ def write_doc(results: str | os.PathLike, out: str | os.PathLike, config: dict, 
             shutil.copyfile(source, staging / "figures" / name)
         write_table(table, staging / "claims.tsv")
         write_text(_readme(results, config, span, releases, data, table, tables, figures), staging / "README.md")
-        for path in staging.rglob("*"):
-            os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~_umask())
         if out.exists():
             # The previous folder is this target's own output (Snakemake removes it first anyway).
             shutil.rmtree(out)
@@ -489,12 +490,6 @@ def write_doc(results: str | os.PathLike, out: str | os.PathLike, config: dict, 
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _readme(results: Path, config: dict, span: dict, releases: list[dict], data, table: pd.DataFrame,
@@ -538,12 +533,11 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args) -> None:
     import logging
 
-    try:
-        spec = json.loads(args.spec)
-        results, out, config = spec["results"], spec["out"], spec["config"]
-    except (json.JSONDecodeError, TypeError) as err:
-        raise ValueError(f"--spec: expected a JSON object, got {args.spec[:80]!r} ({err})") from err
-    path = write_doc(results, out, config, float(spec["min_stability"]), n_boot=int(spec.get("n_boot", 1000)),
+    from pssnmf.commands import spec_object
+
+    spec = spec_object(args.spec)
+    path = write_doc(spec["results"], spec["out"], spec["config"], float(spec["min_stability"]),
+                     n_boot=int(spec.get("n_boot", 1000)),
                      seed=int(spec.get("seed", 0)))
     logging.getLogger(__name__).info("wrote %s", path)
 

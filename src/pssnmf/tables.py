@@ -322,7 +322,8 @@ def table1(final_metrics: pd.DataFrame, predictions: pd.DataFrame, paper: pd.Dat
     return table
 
 
-def _fmt(value: float, digits: int = 3) -> str:
+def format_number(value: float, digits: int = 3) -> str:
+    """A score to ``digits`` decimals, ``–`` where there is none (NaN or None)."""
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
 
 
@@ -345,9 +346,9 @@ def table1_markdown(table: pd.DataFrame) -> str:
             def ci(name: str) -> str:
                 if pd.isna(r[name]):
                     return "–"
-                text = f"{_fmt(r[name])} [{_fmt(r[name + '_low'])}, {_fmt(r[name + '_high'])}]"
+                text = f"{format_number(r[name])} [{format_number(r[name + '_low'])}, {format_number(r[name + '_high'])}]"
                 if r["n_replicates"] > 1 and f"{name}_seed_sd" in r:
-                    text += f" ±{_fmt(r[name + '_seed_sd'])}"
+                    text += f" ±{format_number(r[name + '_seed_sd'])}"
                 return text
             ct = "–" if pd.isna(r["confidence_threshold"]) else f"{r['confidence_threshold']:g}"
             paper_point = "–"
@@ -358,8 +359,8 @@ def table1_markdown(table: pd.DataFrame) -> str:
                 f"| {float(r['proportion']):.0%} | {r['model']} | {_fmt_g(r['K'])} | {_fmt_g(r['lambda_c'])} | "
                 f"{_fmt_g(r['lambda_l2'])} | {ct} | {ci('stability')} | {ci('cellline_f1')} | {ci('tcga_f1')} | "
                 f"{ci('cellline_accuracy')} | {ci('tcga_accuracy')} | {paper_point} | "
-                f"{_fmt(r.get('paper_stability', np.nan))} | {_fmt(r.get('paper_cellline_f1', np.nan), 4)} | "
-                f"{_fmt(r.get('paper_tcga_f1', np.nan), 4)} |")
+                f"{format_number(r.get('paper_stability', np.nan))} | {format_number(r.get('paper_cellline_f1', np.nan), 4)} | "
+                f"{format_number(r.get('paper_tcga_f1', np.nan), 4)} |")
         lines.append("")
     lines.append("Intervals: 95 % percentile bootstrap over test samples (and over seeds where several were "
                  "run); stability: range over seeds. Paper: Table 1 of the PSS-NMF paper (50 % unlabelled, "
