@@ -261,6 +261,7 @@ def weight_step_reference(state, n_steps):
         hessian += 1e-12 * np.eye(size) * np.maximum(np.trace(hessian, axis1=1, axis2=2), 1.0)[:, None, None]
         direction = -np.linalg.solve(hessian, gradient.reshape(n_restarts, size, 1)).reshape(state.W.shape)
         slope = (gradient * direction).sum(axis=(1, 2))
+        tried = (slope < 0) & (-slope >= bcd_kernels.NEWTON_DECREMENT * np.abs(before))  # as the kernel
         W0 = state.W.copy()
         accepted = np.zeros(n_restarts, dtype=bool)
         step = 1.0
@@ -269,7 +270,7 @@ def weight_step_reference(state, n_steps):
             state.W[...] = np.where(accepted[:, None, None], state.W, candidate)
             trial, _, _ = _class_terms(E, state.W, state.onehot, state.null)
             after = _weight_objective(state, trial)
-            ok = ~accepted & (slope < 0) & (after <= before + bcd_kernels.ARMIJO * step * slope)
+            ok = ~accepted & tried & (after <= before + bcd_kernels.ARMIJO * step * slope)
             accepted |= ok
             if accepted.all():
                 break
