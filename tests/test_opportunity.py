@@ -194,3 +194,34 @@ def test_opportunity_comparison_by_hand():
     # A test sample predicted at one scale only means the runs do not match.
     with pytest.raises(ValueError, match="not predicted at both scales"):
         opportunity_comparison({"none": frame(none), "exome": frame(exome).iloc[1:]}, n_boot=10)
+
+
+def test_the_conversion_a_model_records_is_read_back_and_applied_by_one_wrapper(cosmic):
+    """``Opportunity.metadata`` / ``from_metadata`` round-trip, and ``AtModelScale`` (predict and the
+    figures' one wrapper) converts rows as the fits did before the model sees them."""
+    from pssnmf.opportunity import AtModelScale, Opportunity
+
+    genome, exome = cosmic
+    option = Opportunity("exome", tuple(opportunity_ratio(genome, exome)), (("cell_line", "genome"),
+                                                                             ("tumour", "exome")))
+    assert Opportunity.from_metadata(option.metadata()) == option
+    assert Opportunity.from_metadata(None) is None and Opportunity.from_metadata({"target_scale": None}) is None
+    with pytest.raises(ValueError, match="opportunity target_scale 'panel'"):
+        Opportunity.from_metadata({"target_scale": "panel", "ratio": list(option.ratio)})
+    with pytest.raises(ValueError, match="ratio must hold 96 positive numbers"):
+        Opportunity.from_metadata({"target_scale": "exome", "ratio": [1.0] * 95})
+
+    class Echo:  # a "model" whose probabilities are the rows it is given
+        classes_ = np.array([1, 2])
+
+        def predict_proba(self, X):
+            return X
+
+    rows = genome.to_numpy()
+    cells = AtModelScale.for_source(Echo(), option, "cell_line")
+    np.testing.assert_array_equal(cells.predict_proba(rows), option.apply(rows, ["cell_line"] * len(rows)))
+    # harmonise (per source) and convert_scale (one scale for all rows) round differently, by 1e-15
+    np.testing.assert_allclose(cells.predict_proba(rows), option.from_scale(rows, "genome"), rtol=1e-12)
+    np.testing.assert_array_equal(AtModelScale.for_source(Echo(), option, "tumour").predict_proba(rows), rows)
+    np.testing.assert_array_equal(AtModelScale.for_source(Echo(), None, "cell_line").predict_proba(rows), rows)
+    assert cells.classes_.tolist() == ["1", "2"]

@@ -473,20 +473,8 @@ def cmd_calibration(args) -> None:
     _save(fig, data, args.out_stem)
 
 
-class _ModelOnScale:
-    """A model scoring count rows of one ``source`` after the fits' opportunity conversion."""
-
-    def __init__(self, model, opportunity, source: str):
-        self.model, self.opportunity, self.source, self.classes_ = model, opportunity, source, model.classes_
-
-    def predict_proba(self, X):
-        X = np.asarray(X, dtype=float)
-        if self.opportunity is not None:
-            X = self.opportunity.apply(X, [self.source] * len(X))
-        return self.model.predict_proba(X)
-
-
 def cmd_uncertainty(args) -> None:
+    from pssnmf.opportunity import AtModelScale
     from pssnmf.uncertainty import prediction_intervals
 
     opportunity = _opportunity(args)
@@ -498,7 +486,7 @@ def cmd_uncertainty(args) -> None:
         model = _final_model(models_dir)
         for source, rows in evaluation.groupby("source", sort=True):
             counts = catalog.loc[rows["row_id"]].to_numpy(dtype=np.int64)
-            table = prediction_intervals(_ModelOnScale(model, opportunity, source), counts,
+            table = prediction_intervals(AtModelScale.for_source(model, opportunity, source), counts,
                                          n_resamples=args.resamples, min_mutations=args.min_mutations,
                                          max_interval_width=args.max_interval_width, random_state=args.seed)
             frames.append(table.assign(model=model_name, source=source, truth=rows["truth"].to_numpy(),

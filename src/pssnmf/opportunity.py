@@ -328,10 +328,56 @@ class Opportunity:
             raise ValueError(f"no scale given for source(s) {unknown}; scales are given for {sorted(by_source)}")
         return harmonise(profiles, [by_source[s] for s in sources], self.target_scale, np.asarray(self.ratio))
 
+    def from_scale(self, profiles: np.ndarray, scale: str) -> np.ndarray:
+        """Rows of ``profiles`` (n, 96), all at ``scale``, brought to the target scale."""
+        return convert_scale(profiles, scale, self.target_scale, np.asarray(self.ratio))
+
     def metadata(self) -> dict:
-        """What a model file records (``metadata["opportunity"]``), read back by ``pssnmf predict``."""
+        """What a model file records (``metadata["opportunity"]``), read back by :meth:`from_metadata`."""
         return {"target_scale": self.target_scale, "ratio": [float(r) for r in self.ratio],
                 "source_scales": dict(self.source_scales)}
+
+    @classmethod
+    def from_metadata(cls, info) -> "Opportunity | None":
+        """The conversion a model file records (:meth:`metadata`), checked; None for a model trained
+        without one (the paper's protocol: ``experiment.opportunity: none``)."""
+        info = info or {}
+        target = info.get("target_scale")
+        if target is None:
+            return None
+        if target not in SCALES:
+            raise ValueError(f"model metadata: opportunity target_scale {target!r}; expected one of {SCALES}")
+        ratio = np.asarray(info.get("ratio", []), dtype=float)
+        if ratio.shape != (96,) or not np.isfinite(ratio).all() or (ratio <= 0).any():
+            raise ValueError("model metadata: opportunity ratio must hold 96 positive numbers")
+        scales = dict(info.get("source_scales") or {"tumour": "exome"})
+        return cls(target, tuple(ratio.tolist()), tuple(sorted(scales.items())))
+
+
+class AtModelScale:
+    """A fitted model that sees profiles at the scale it was trained at: ``predict_proba`` of the
+    rows after ``convert`` (None: as they are).  The one wrapper of ``pssnmf predict`` (samples at
+    the scale the user names) and of the workflow's figures (fold rows of one source), so that
+    :func:`pssnmf.uncertainty.prediction_intervals` converts each resample as the point prediction
+    was converted.  ``classes_`` are the class names as text, as the tables write them (a model
+    trained on integer labels has integer classes, and resampled calls must compare equal)."""
+
+    def __init__(self, model, convert=None):
+        self.model, self._convert = model, convert
+        self.classes_ = np.asarray([str(c) for c in model.classes_], dtype=object)
+
+    @classmethod
+    def for_source(cls, model, opportunity: "Opportunity | None", source: str) -> "AtModelScale":
+        """Rows of one fold ``source`` (``cell_line``, ``tumour``), converted as the fits converted them."""
+        if opportunity is None:
+            return cls(model)
+        return cls(model, lambda values: opportunity.apply(values, [source] * len(values)))
+
+    def convert(self, values: np.ndarray) -> np.ndarray:
+        return values if self._convert is None else self._convert(values)
+
+    def predict_proba(self, values):
+        return self.model.predict_proba(self.convert(np.asarray(values, dtype=float)))
 
 
 def read_ratio(path: str | os.PathLike) -> pd.Series:

@@ -108,13 +108,13 @@ from pssnmf.catalog import MAX_COUNT
 from pssnmf.channels import CHANNEL_INDEX, SBS96, normalize_channel
 from pssnmf.data.atomic import write_table
 from pssnmf.model.reconstruction import reconstruction_cosine
+from pssnmf.opportunity import SCALES, AtModelScale, Opportunity
 
 log = logging.getLogger(__name__)
 
 N_RESAMPLES = uncertainty_lib.DEFAULT_RESAMPLES
 LEVEL = uncertainty_lib.DEFAULT_LEVEL
 MAX_INTERVAL_WIDTH = uncertainty_lib.DEFAULT_MAX_INTERVAL_WIDTH
-SCALES = ("genome", "exome")
 OUT_OF_DISTRIBUTION = "out of distribution"
 """The ``undetermined_reason`` of a sample that is ``ood``."""
 NO_OOD_THRESHOLD = ("no out-of-distribution threshold in the model file (trained before pssnmf recorded one, "
@@ -221,62 +221,24 @@ def _checked_counts(counts: pd.DataFrame, source: str) -> pd.DataFrame:
     return counts
 
 
-def training_scale(model) -> tuple[str | None, np.ndarray | None]:
-    """The profile scale a model was trained at and its genome/exome ratio: ``(None, None)``
-    for a model trained without opportunity normalisation (the paper's protocol)."""
-    info = (getattr(model, "metadata_", None) or {}).get("opportunity") or {}
-    target = info.get("target_scale")
-    if target is None:
-        return None, None
-    if target not in SCALES:
-        raise ValueError(f"model metadata: opportunity target_scale {target!r}; expected one of {SCALES}")
-    ratio = np.asarray(info.get("ratio", []), dtype=float)
-    if ratio.shape != (96,) or not np.isfinite(ratio).all() or (ratio <= 0).any():
-        raise ValueError("model metadata: opportunity ratio must hold 96 positive numbers")
-    return target, ratio
-
-
-class _OnModelScale:
-    """The model seen through a scale conversion: ``predict_proba`` of converted profiles.
-
-    Lets :func:`pssnmf.uncertainty.prediction_intervals` resample the user's own integer
-    counts and convert each resample the way the point prediction was converted.
-    """
-
-    def __init__(self, model, source_scale: str | None, target_scale: str | None, ratio):
-        # Classes by name, as the table writes them: a model trained on integer labels has
-        # integer classes_, and the resampling's calls must compare equal to the table's.
-        self.model, self.classes_ = model, np.asarray([str(c) for c in model.classes_], dtype=object)
-        self.source_scale, self.target_scale, self.ratio = source_scale, target_scale, ratio
-
-    def convert(self, values: np.ndarray) -> np.ndarray:
-        if self.target_scale is None or self.source_scale == self.target_scale:
-            return values
-        from pssnmf.opportunity import convert_scale
-
-        return convert_scale(values, self.source_scale, self.target_scale, self.ratio)
-
-    def predict_proba(self, values):
-        return self.model.predict_proba(self.convert(np.asarray(values, dtype=float)))
-
-
-def _check_scale(model, scale: str | None, source: str) -> _OnModelScale:
+def _check_scale(model, scale: str | None, source: str) -> AtModelScale:
     if scale is not None and scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES} (what the catalog's samples are); got {scale!r}")
-    target, ratio = training_scale(model)
-    if target is None:
+    opportunity = Opportunity.from_metadata((getattr(model, "metadata_", None) or {}).get("opportunity"))
+    if opportunity is None:
         if scale is not None:
             log.info("the model was trained without genome/exome conversion (experiment.opportunity: none); "
                      "%s is used as it is (scale %s changes nothing)", source, scale)
-        return _OnModelScale(model, None, None, None)
+        return AtModelScale(model)
+    target = opportunity.target_scale
     if scale is None:
         raise ValueError(f"the model was trained on {target}-scale profiles (experiment.opportunity: {target}); "
                          f"say what {source} holds: scale 'genome' (whole genomes, converted to {target} "
                          "scale first) or 'exome' (--scale genome|exome)")
-    if scale != target:
-        log.info("%s: %s-scale profiles converted to %s scale by the model's opportunity ratio", source, scale,
-                 target)
-    return _OnModelScale(model, scale, target, ratio)
+    if scale == target:
+        return AtModelScale(model)
+    log.info("%s: %s-scale profiles converted to %s scale by the model's opportunity ratio", source, scale, target)
+    return AtModelScale(model, lambda values: opportunity.from_scale(values, scale))
 
 
 def predict_counts(model, counts: pd.DataFrame, min_mutations: int = MIN_MUTATIONS,
