@@ -133,3 +133,45 @@ def test_fetch_command_exit_status(manifest, mirror, tmp_path, project_root):
     assert ok.returncode == 0, ok.stderr
     bad = subprocess.run([*command, "--source", "no_such", "--out", str(out)], capture_output=True, text=True)
     assert bad.returncode == 2 and "no source 'no_such'" in bad.stderr
+
+
+def test_a_config_stops_before_any_job_when_its_local_copies_are_missing_or_differ(tmp_path):
+    """``check_local_copies`` (what ``common.smk`` runs at parse time): each way a local folder can
+    fail the sources a config needs gives one message saying what to do."""
+    import hashlib
+
+    from pssnmf.data.sources import check_local_copies, needed_sources
+
+    data = {"tcga_route": "catalog", "cell_lines": "gdsc", "cosmic_version": "v3.4", "verify_local": True}
+    needed = needed_sources(data)
+    assert "gdsc_catalog" in needed and "mc3_maf" not in needed
+    assert {"mc3_maf", "depmap_mutations"} <= set(needed_sources({**data, "tcga_route": "maf", "cell_lines": "ccle"}))
+    folder = tmp_path / "local"
+    sources = {}
+    for source_id in needed:
+        content = f"{source_id}\n".encode()
+        (folder / "x").mkdir(parents=True, exist_ok=True)
+        (folder / "x" / f"{source_id}.txt").write_bytes(content)
+        sources[source_id] = Source(source_id, f"https://example.org/{source_id}", f"x/{source_id}.txt",
+                                    hashlib.sha256(content).hexdigest(), len(content))
+    check = lambda **kw: check_local_copies(  # noqa: E731
+        kw.get("sources", sources), kw.get("data", data), "m.yaml", kw.get("local", str(folder)), kw.get("mirror"))
+    check()
+    check(local=None, mirror="https://mirror.example.org")  # downloads: fetch checks them
+    check(local=None)  # public URLs for all
+    with pytest.raises(ValueError, match=r"data.manifest = m.yaml lists no source gdsc_catalog"):
+        check(sources={k: v for k, v in sources.items() if k != "gdsc_catalog"})
+    with pytest.raises(ValueError, match=r"source gdsc_catalog \(x/gdsc_catalog.txt\) has no public URL"):
+        check(local=None, sources={**sources, "gdsc_catalog": dataclasses.replace(sources["gdsc_catalog"], url=None)})
+    (folder / "x" / "gdsc_catalog.txt").write_bytes(b"gdsc_catalog!\n")  # a byte more
+    with pytest.raises(ValueError, match=r"differ from m.yaml: x/gdsc_catalog.txt \(14 bytes, expected 13\)"):
+        check()
+    (folder / "x" / "gdsc_catalog.txt").write_bytes(b"gdsc_catalog?")  # same size, other bytes
+    with pytest.raises(ValueError, match=r"SHA-256 pinned in m.yaml: x/gdsc_catalog.txt.*data.verify_local: false"):
+        check()
+    check(data={**data, "verify_local": False})
+    (folder / "x" / "gdsc_catalog.txt").unlink()
+    with pytest.raises(ValueError, match=r"data.local_dir = .* lacks 1 needed file\(s\): x/gdsc_catalog.txt"):
+        check()
+    with pytest.raises(ValueError, match=r"data.mirror = .* lacks 1 needed file\(s\)"):
+        check(local=None, mirror=str(folder))

@@ -139,10 +139,13 @@ def _project_path(path):
 
 MANIFEST = _project_path(DATA["manifest"])
 MANIFEST_NAME = DATA["manifest"]  # as the user wrote it, for messages
-try:
-    from pssnmf.data.sources import load_manifest as _load_manifest
+from pssnmf.data.sources import check_local_copies as _check_local_copies
+from pssnmf.data.sources import load_manifest as _load_manifest
+from pssnmf.data.sources import needed_sources as _needed_sources
 
-    SOURCES = {source.id: vars(source) for source in _load_manifest(MANIFEST).values()}
+try:
+    _MANIFEST_SOURCES = _load_manifest(MANIFEST)
+    SOURCES = {source.id: vars(source) for source in _MANIFEST_SOURCES.values()}
 except (OSError, ValueError) as _error:
     raise WorkflowError(f"data.manifest = {MANIFEST_NAME}: {_error}") from None
 SOURCE_BY_PATH = {entry["mirror_path"]: entry for entry in SOURCES.values()}
@@ -163,7 +166,7 @@ def source_path(source_id):
     entry = SOURCES.get(source_id)
     if entry is None:
         # Not in data.manifest (the embedded test data lists only what it holds): no rule
-        # makes this path, and _check_local_copies stops a config that needs the source.
+        # makes this path, and check_local_copies stops a config that needs the source.
         return f"{DOWNLOAD_DIR}/not-in-manifest/{source_id}"
     if LOCAL_DIR:
         return f"{LOCAL_DIR}/{entry['mirror_path']}"
@@ -171,97 +174,17 @@ def source_path(source_id):
 
 
 def needed_sources():
-    """Source ids the data rules read under this config."""
-    needed = ["zou2021_tables", "volkova2020_table4"]
-    needed += (
-        ["mc3_maf", "tcga_cdr"]
-        if DATA["tcga_route"] == "maf"
-        else ["tcga_mc3_catalog", "tcga_mc3_samples"]
+    """Source ids the data rules read under this config (pssnmf.data.sources)."""
+    return _needed_sources(DATA)
+
+
+# Offline: stop before any job when a local folder lacks a needed file (pssnmf.data.sources).
+try:
+    _check_local_copies(
+        _MANIFEST_SOURCES, DATA, MANIFEST_NAME, LOCAL_DIR, MIRROR or None
     )
-    needed += (
-        ["depmap_mutations", "depmap_sample_info", "grch37_fasta"]
-        if DATA["cell_lines"] == "ccle"
-        else ["gdsc_catalog"]
-    )
-    needed += [
-        f"cosmic_{COSMIC_VERSION}_SBS_GRCh37",
-        f"cosmic_{COSMIC_VERSION}_SBS_GRCh37_exome",
-    ]
-    return needed
-
-
-def _check_local_copies():
-    """Offline: stop before any job when a local folder lacks a needed file."""
-    unlisted = [s for s in needed_sources() if s not in SOURCES]
-    if unlisted:
-        raise WorkflowError(
-            f"data.manifest = {MANIFEST_NAME} lists no source {', '.join(unlisted)}, which this "
-            f"config needs (data.tcga_route={DATA['tcga_route']!r}, data.cell_lines="
-            f"{DATA['cell_lines']!r}, data.cosmic_version={COSMIC_VERSION!r}); use a manifest "
-            "that lists them, such as resources/sources.yaml"
-        )
-    folder, key = (
-        (LOCAL_DIR, "data.local_dir")
-        if LOCAL_DIR
-        else (
-            (MIRROR, "data.mirror")
-            if MIRROR and not MIRROR.startswith("http")
-            else (None, None)
-        )
-    )
-    if folder is None and not MIRROR:
-        for source_id in needed_sources():
-            if not SOURCES[source_id]["url"]:
-                raise WorkflowError(
-                    f"source {source_id} ({SOURCES[source_id]['mirror_path']}) has no public URL; "
-                    "set data.mirror or data.local_dir to a folder or URL holding it "
-                    f"(data.tcga_route={DATA['tcga_route']!r} needs it)"
-                )
-    if folder is None:
-        return
-    missing = [
-        SOURCES[s]["mirror_path"]
-        for s in needed_sources()
-        if not (Path(folder) / SOURCES[s]["mirror_path"]).is_file()
-    ]
-    if missing:
-        raise WorkflowError(
-            f"{key} = {folder} lacks {len(missing)} needed file(s): {', '.join(missing)}. "
-            f"Put them there (layout of {MANIFEST_NAME}'s mirror_path), point {key} "
-            "at a folder that has them, or change data.tcga_route / data.cell_lines."
-        )
-    # A size that differs from the pinned one is caught here, for free; the checksums of
-    # files read in place follow (data.verify_local; a mirror's copies are checked by fetch).
-    wrong = [
-        f"{SOURCES[s]['mirror_path']} ({size} bytes, expected {SOURCES[s]['size']})"
-        for s in needed_sources()
-        if SOURCES[s]["size"] is not None
-        and (size := (Path(folder) / SOURCES[s]["mirror_path"]).stat().st_size)
-        != SOURCES[s]["size"]
-    ]
-    if wrong:
-        raise WorkflowError(
-            f"{key} = {folder}: file(s) differ from {MANIFEST_NAME}: {', '.join(wrong)}"
-        )
-    if key == "data.local_dir" and DATA["verify_local"]:
-        from pssnmf.data.sources import sha256_of
-
-        wrong = [
-            f"{SOURCES[s]['mirror_path']} (SHA-256 {digest}, expected {SOURCES[s]['sha256']})"
-            for s in needed_sources()
-            if SOURCES[s]["sha256"] is not None
-            and (digest := sha256_of(Path(folder) / SOURCES[s]["mirror_path"]))
-            != SOURCES[s]["sha256"]
-        ]
-        if wrong:
-            raise WorkflowError(
-                f"{key} = {folder}: file(s) differ from the SHA-256 pinned in "
-                f"{MANIFEST_NAME}: {', '.join(wrong)}. Restore them, or set "
-                "data.verify_local: false to read them as they are."
-            )
-
-
-_check_local_copies()
+except ValueError as _error:
+    raise WorkflowError(str(_error)) from None
 
 
 def check_downloads_reachable():

@@ -203,3 +203,67 @@ def unreachable(sources: list[Source], mirror: str | None, timeout: float = 10.0
         except (urllib.error.URLError, OSError, TimeoutError) as err:
             problems.append(f"{source.mirror_path} ({location}): {getattr(err, 'reason', err)}")
     return problems
+
+
+# ------------------------------------------------------------------ what a config needs
+def needed_sources(data: dict) -> list[str]:
+    """The source ids the data rules read under a config's ``data`` section (``tcga_route``,
+    ``cell_lines``, ``cosmic_version``)."""
+    needed = ["zou2021_tables", "volkova2020_table4"]
+    needed += ["mc3_maf", "tcga_cdr"] if data["tcga_route"] == "maf" else ["tcga_mc3_catalog", "tcga_mc3_samples"]
+    needed += ["depmap_mutations", "depmap_sample_info", "grch37_fasta"] if data["cell_lines"] == "ccle" \
+        else ["gdsc_catalog"]
+    needed += [f"cosmic_{data['cosmic_version']}_SBS_GRCh37", f"cosmic_{data['cosmic_version']}_SBS_GRCh37_exome"]
+    return needed
+
+
+def check_local_copies(sources: dict[str, Source], data: dict, manifest_name: str, local_dir: str | None,
+                       mirror: str | None) -> None:
+    """Before any job: a ValueError saying what to do where the sources a config needs
+    (:func:`needed_sources`) are not in the manifest, have no public URL and no copy, or are
+    missing from or differ (size; SHA-256 with ``data.verify_local``) in ``local_dir`` or a mirror
+    folder.  ``manifest_name``: the manifest as the user wrote it, for the messages."""
+    needed = needed_sources(data)
+    routes = f"data.tcga_route={data['tcga_route']!r}, data.cell_lines={data['cell_lines']!r}"
+    unlisted = [s for s in needed if s not in sources]
+    if unlisted:
+        raise ValueError(
+            f"data.manifest = {manifest_name} lists no source {', '.join(unlisted)}, which this config needs "
+            f"({routes}, data.cosmic_version={data['cosmic_version']!r}); use a manifest that lists them, such as "
+            "resources/sources.yaml")
+    if local_dir:
+        folder, key = local_dir, "data.local_dir"
+    elif mirror and not mirror.startswith("http"):
+        folder, key = mirror, "data.mirror"
+    else:
+        folder, key = None, None
+    if folder is None:
+        if not mirror:
+            for source_id in needed:
+                if not sources[source_id].url:
+                    raise ValueError(
+                        f"source {source_id} ({sources[source_id].mirror_path}) has no public URL; set data.mirror "
+                        f"or data.local_dir to a folder or URL holding it (data.tcga_route={data['tcga_route']!r} "
+                        "needs it)")
+        return
+    missing = [sources[s].mirror_path for s in needed if not (Path(folder) / sources[s].mirror_path).is_file()]
+    if missing:
+        raise ValueError(
+            f"{key} = {folder} lacks {len(missing)} needed file(s): {', '.join(missing)}. Put them there (layout of "
+            f"{manifest_name}'s mirror_path), point {key} at a folder that has them, or change data.tcga_route / "
+            "data.cell_lines.")
+    # A size that differs from the pinned one is caught here, for free; the checksums of files read
+    # in place follow (data.verify_local; a mirror's copies are checked by fetch).
+    wrong = [f"{sources[s].mirror_path} ({size} bytes, expected {sources[s].size})" for s in needed
+             if sources[s].size is not None
+             and (size := (Path(folder) / sources[s].mirror_path).stat().st_size) != sources[s].size]
+    if wrong:
+        raise ValueError(f"{key} = {folder}: file(s) differ from {manifest_name}: {', '.join(wrong)}")
+    if key == "data.local_dir" and data["verify_local"]:
+        wrong = [f"{sources[s].mirror_path} (SHA-256 {digest}, expected {sources[s].sha256})" for s in needed
+                 if sources[s].sha256 is not None
+                 and (digest := sha256_of(Path(folder) / sources[s].mirror_path)) != sources[s].sha256]
+        if wrong:
+            raise ValueError(
+                f"{key} = {folder}: file(s) differ from the SHA-256 pinned in {manifest_name}: {', '.join(wrong)}. "
+                "Restore them, or set data.verify_local: false to read them as they are.")
